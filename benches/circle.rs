@@ -1,0 +1,2 @@
+//! Placeholder: filled by the circle crate work.
+fn main() {}

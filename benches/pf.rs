@@ -1,0 +1,2 @@
+//! Placeholder: filled by the pf crate work.
+fn main() {}

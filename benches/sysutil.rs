@@ -1,0 +1,2 @@
+//! Placeholder: filled by the sysutil crate work.
+fn main() {}
