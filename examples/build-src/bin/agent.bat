@@ -1,0 +1,2 @@
+@echo off
+python -m demo_agent %*
