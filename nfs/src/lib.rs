@@ -1,2 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+
+mod error;
+mod filter;
+mod progress;
+
+// archive: compress/uncompress (nfs-archive)
+
+pub use error::{Error, Result};
+pub use filter::{CompiledFilters, Filters};
+pub use progress::{Action, Progress, ProgressFn, Report, SkipReason};
