@@ -297,8 +297,13 @@ impl CompiledFilters {
     }
 
     pub(crate) fn in_filtered_dir_norm(&self, rel: &Path) -> bool {
-        self.filter_dirs.empty
-            || rel
+        self.filter_dirs.empty || self.below_filter_dir_norm(rel)
+    }
+
+    /// Whether `filter_dirs` is set and `rel` is, or is below, one of its matches.
+    pub(crate) fn below_filter_dir_norm(&self, rel: &Path) -> bool {
+        !self.filter_dirs.empty
+            && rel
                 .ancestors()
                 .any(|a| !a.as_os_str().is_empty() && self.filter_dirs.matches(a))
     }

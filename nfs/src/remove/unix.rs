@@ -1,0 +1,179 @@
+//! Unix backend: every step relative to an open directory handle, never following a
+//! link (`O_NOFOLLOW | O_DIRECTORY`, `AT_SYMLINK_NOFOLLOW`).
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::{Backend, Kind};
+use crate::error::{Error, Result};
+
+pub(crate) struct Fs;
+
+fn err(op: &'static str, path: &Path, e: Errno) -> Error {
+    Error::io(op, path, io::Error::from(e))
+}
+
+fn kind_of(t: FileType) -> Option<Kind> {
+    Some(match t {
+        FileType::Directory => Kind::Dir,
+        FileType::RegularFile => Kind::File,
+        FileType::Symlink => Kind::Symlink,
+        FileType::Unknown => return None,
+        _ => Kind::Other,
+    })
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// Give the owner write and search permission on an open directory, so that its
+/// entries can be removed. Returns whether the mode changed.
+fn make_writable(dir: &OwnedFd) -> bool {
+    let Ok(st) = rustix::fs::fstat(dir) else {
+        return false;
+    };
+    let mode = st.st_mode as u32 & 0o7777;
+    if mode & 0o300 == 0o300 {
+        return false;
+    }
+    rustix::fs::fchmod(dir, Mode::from_raw_mode((mode | 0o700) as _)).is_ok()
+}
+
+/// Retry `f` once after making `dir` writable, when it failed for lack of permission.
+fn with_write<T>(
+    dir: &OwnedFd,
+    mut f: impl FnMut() -> rustix::io::Result<T>,
+) -> rustix::io::Result<T> {
+    match f() {
+        Err(Errno::ACCESS | Errno::PERM) if make_writable(dir) => f(),
+        r => r,
+    }
+}
+
+impl Backend for Fs {
+    type Dir = OwnedFd;
+
+    fn with_parent<T>(
+        &self,
+        parent: &Path,
+        item: &Path,
+        _dry: bool,
+        f: impl FnOnce(&OwnedFd) -> Result<T>,
+    ) -> Result<T> {
+        let pfd = match rustix::fs::openat(
+            CWD,
+            parent,
+            DIR_FLAGS.difference(OFlags::NOFOLLOW),
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => {
+                return Err(Error::NotFound {
+                    path: item.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(err("open", parent, e)),
+        };
+        let before = rustix::fs::fstat(&pfd)
+            .ok()
+            .map(|s| s.st_mode as u32 & 0o7777);
+        let dir = pfd;
+        let result = f(&dir);
+        if let Some(mode) = before
+            && let Ok(now) = rustix::fs::fstat(&dir)
+            && now.st_mode as u32 & 0o7777 != mode
+        {
+            // Put back the mode the removal changed to unlink a read-only entry.
+            let _ = rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode as _));
+        }
+        result
+    }
+
+    fn kind(&self, dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Option<Kind>> {
+        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(
+                kind_of(FileType::from_raw_mode(st.st_mode as _)).unwrap_or(Kind::Other),
+            )),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(err("inspect", path, e)),
+        }
+    }
+
+    fn open(&self, dir: &OwnedFd, name: &OsStr, path: &Path, dry: bool) -> Result<Option<OwnedFd>> {
+        let open = || rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty());
+        let fd = match open() {
+            Ok(fd) => fd,
+            // A link (ELOOP) or a file (ENOTDIR) now stands there: not a directory.
+            Err(Errno::LOOP | Errno::NOTDIR) => return Ok(None),
+            Err(Errno::ACCESS) if !dry => {
+                // An unreadable directory (mode 0o000 and the like): give the owner
+                // rwx, then open it. `fchmodat` cannot refuse links on Linux, so check
+                // it is still a directory right before.
+                let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_err(|e| err("inspect", path, e))?;
+                if FileType::from_raw_mode(st.st_mode as _) != FileType::Directory {
+                    return Ok(None);
+                }
+                let mode = st.st_mode as u32 & 0o7777 | 0o700;
+                with_write(dir, || {
+                    rustix::fs::chmodat(dir, name, Mode::from_raw_mode(mode as _), AtFlags::empty())
+                })
+                .map_err(|e| err("change permissions of", path, e))?;
+                open().map_err(|e| err("open", path, e))?
+            }
+            Err(e) => return Err(err("open", path, e)),
+        };
+        Ok(Some(fd))
+    }
+
+    fn list(&self, dir: &mut OwnedFd, path: &Path) -> Result<Vec<(OsString, Kind)>> {
+        let mut out = Vec::new();
+        let mut stream = Dir::read_from(&*dir).map_err(|e| err("read directory", path, e))?;
+        while let Some(e) = stream.read() {
+            let e = e.map_err(|e| err("read directory", path, e))?;
+            let name = e.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let name = OsStr::from_bytes(name);
+            let kind = match kind_of(e.file_type()) {
+                Some(k) => k,
+                // The file system does not give types in its listing: ask.
+                None => match self.kind(dir, name, &path.join(name))? {
+                    Some(k) => k,
+                    None => continue,
+                },
+            };
+            out.push((name.to_os_string(), kind));
+        }
+        Ok(out)
+    }
+
+    fn size(&self, dir: &OwnedFd, name: &OsStr) -> u64 {
+        rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map(|s| s.st_size as u64)
+            .unwrap_or(0)
+    }
+
+    fn unlink(&self, dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<()> {
+        match with_write(dir, || rustix::fs::unlinkat(dir, name, AtFlags::empty())) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(err("remove", path, e)),
+        }
+    }
+
+    fn rmdir(&self, dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<()> {
+        match with_write(dir, || rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(err("remove directory", path, e)),
+        }
+    }
+}
