@@ -1,0 +1,310 @@
+//! CPU identity: the type, the `/proc/cpuinfo` parser (x86, ARM, POWER, s390x) and CPUID filling.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+/// Current and maximum clock frequency in MHz.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Frequency {
+    /// Current frequency of the first CPU, when the OS reports it.
+    pub current: Option<f64>,
+    /// Maximum frequency, when known (cpufreq, `hw.cpufrequency_max`, power information).
+    pub max: Option<f64>,
+}
+
+impl Frequency {
+    /// Builds a value from its parts.
+    #[must_use]
+    pub fn new(current: Option<f64>, max: Option<f64>) -> Self {
+        Self { current, max }
+    }
+}
+
+/// What the processor is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CpuInfo {
+    /// Marketing name, e.g. `AMD EPYC 7B13 64-Core Processor`, `Apple M2`, `POWER9 (architected)`.
+    pub brand: String,
+    /// Vendor, e.g. `GenuineIntel`, `AuthenticAMD`, `ARM`, `IBM/S390`.
+    pub vendor_id: String,
+    /// x86 family (Linux arithmetic), ARM architecture; `None` where the platform has none.
+    pub family: Option<u32>,
+    /// x86 model including the extended model, ARM part number, s390x machine type.
+    pub model: Option<u32>,
+    /// x86 stepping, ARM revision.
+    pub stepping: Option<u32>,
+    /// Cache size in KiB as the OS reports it (Linux cpuinfo `cache size`, else the last-level cache).
+    pub cache_size_kb: Option<u64>,
+    /// Clock frequency in MHz.
+    pub frequency_mhz: Frequency,
+    /// Logical processors online.
+    pub logical: usize,
+    /// Physical cores (unique (package, core) pairs), `None` when the OS does not say.
+    pub physical: Option<usize>,
+    /// Machine architecture as the OS names it (`uname -m`: `x86_64`, `aarch64`, `arm64`, `amd64`, `ppc64le`, `s390x`).
+    pub arch: String,
+}
+
+impl CpuInfo {
+    /// Fills the x86 identity fields that are empty from CPUID (the OS gave less).
+    pub fn fill_from_cpuid(&mut self, id: &crate::cpuid::Identity) {
+        if self.brand.is_empty() {
+            self.brand.clone_from(&id.brand);
+        }
+        if self.vendor_id.is_empty() {
+            self.vendor_id.clone_from(&id.vendor);
+        }
+        if self.family.is_none() {
+            self.family = Some(id.family);
+            self.model = Some(id.model);
+            self.stepping = Some(id.stepping);
+        }
+    }
+}
+
+/// ARM implementer codes (`CPU implementer`) and their names, as `lscpu` prints them.
+pub const ARM_IMPLEMENTERS: &[(u32, &str)] = &[
+    (0x41, "ARM"),
+    (0x42, "Broadcom"),
+    (0x43, "Cavium"),
+    (0x46, "Fujitsu"),
+    (0x48, "HiSilicon"),
+    (0x4e, "NVIDIA"),
+    (0x50, "APM"),
+    (0x51, "Qualcomm"),
+    (0x53, "Samsung"),
+    (0x56, "Marvell"),
+    (0x61, "Apple"),
+    (0x69, "Intel"),
+    (0x6d, "Microsoft"),
+    (0xc0, "Ampere"),
+];
+
+/// ARM part numbers (`CPU part`) of common server and board cores, per implementer.
+pub const ARM_PARTS: &[(u32, u32, &str)] = &[
+    (0x41, 0xd03, "Cortex-A53"),
+    (0x41, 0xd04, "Cortex-A35"),
+    (0x41, 0xd05, "Cortex-A55"),
+    (0x41, 0xd07, "Cortex-A57"),
+    (0x41, 0xd08, "Cortex-A72"),
+    (0x41, 0xd09, "Cortex-A73"),
+    (0x41, 0xd0a, "Cortex-A75"),
+    (0x41, 0xd0b, "Cortex-A76"),
+    (0x41, 0xd0c, "Neoverse-N1"),
+    (0x41, 0xd0d, "Cortex-A77"),
+    (0x41, 0xd40, "Neoverse-V1"),
+    (0x41, 0xd41, "Cortex-A78"),
+    (0x41, 0xd49, "Neoverse-N2"),
+    (0x41, 0xd4f, "Neoverse-V2"),
+    (0x41, 0xd8e, "Neoverse-N3"),
+    (0x41, 0xd84, "Neoverse-V3"),
+    (0x41, 0xc07, "Cortex-A7"),
+    (0x41, 0xc09, "Cortex-A9"),
+    (0x41, 0xc0f, "Cortex-A15"),
+    (0x43, 0x0af, "ThunderX2 99xx"),
+    (0x48, 0xd01, "Kunpeng-920"),
+    (0x50, 0x000, "X-Gene"),
+    (0x51, 0xc00, "Falkor"),
+    (0x61, 0x022, "M1"),
+    (0x61, 0x023, "M1"),
+    (0x61, 0x032, "M2"),
+    (0x61, 0x033, "M2"),
+    (0xc0, 0xac3, "Ampere-1"),
+    (0xc0, 0xac4, "Ampere-1a"),
+];
+
+fn parse_num(v: &str) -> Option<u32> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn parse_mhz(v: &str) -> Option<f64> {
+    let v = v.trim();
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+    digits.parse::<f64>().ok().filter(|f| f.is_finite() && *f > 0.0)
+}
+
+/// Parses `/proc/cpuinfo` text (any architecture Linux supports). Never fails: what is missing
+/// stays empty. `arch` is left empty for the caller; `physical` counts unique
+/// (`physical id`, `core id`) pairs when the text has them.
+#[must_use]
+pub fn parse_cpuinfo(text: &str) -> CpuInfo {
+    let mut info = CpuInfo::default();
+    let mut logical = 0usize;
+    let mut s390_processors: Option<usize> = None;
+    let mut cores: HashSet<(String, String)> = HashSet::new();
+    let mut phys_id: Option<String> = None;
+    let mut first_block = true;
+    let mut implementer: Option<u32> = None;
+    let mut part: Option<u32> = None;
+    let mut hardware: Option<String> = None;
+    let mut s390_machine: Option<String> = None;
+    let mut bogus_model_name = false;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if logical > 0 {
+                first_block = false;
+            }
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else { continue };
+        let (k, v) = (k.trim(), v.trim());
+        // s390x: "processor 0: version = 00,  identification = ..., machine = 8561"
+        if let Some(rest) = k.strip_prefix("processor ") {
+            if rest.trim().parse::<u32>().is_ok() {
+                logical += 1;
+                if s390_machine.is_none() {
+                    s390_machine = v
+                        .split(',')
+                        .find_map(|f| f.trim().strip_prefix("machine").map(|m| m.trim_start_matches([' ', '=']).trim().to_string()));
+                }
+                continue;
+            }
+        }
+        match k {
+            "processor" => {
+                // ARMv7 kernels also print "Processor : ARMv7 Processor rev 4 (v7l)"; that one has a
+                // capital P and is a name, not an index.
+                if v.parse::<u32>().is_ok() {
+                    if logical > 0 {
+                        first_block = false;
+                    }
+                    logical += 1;
+                    phys_id = None;
+                }
+            }
+            "Processor" if info.brand.is_empty() => info.brand = v.to_string(),
+            "# processors" => s390_processors = v.parse().ok(),
+            "physical id" => phys_id = Some(v.to_string()),
+            "core id" => {
+                if let Some(p) = &phys_id {
+                    cores.insert((p.clone(), v.to_string()));
+                }
+            }
+            _ if !first_block => {}
+            "vendor_id" | "vendor" => info.vendor_id = v.to_string(),
+            "model name" | "cpu model" => {
+                // Some ARM kernels print "model name : ARMv8 Processor rev 1 (v8l)": generic.
+                bogus_model_name = v.starts_with("ARMv") && v.contains("Processor rev");
+                info.brand = v.to_string();
+            }
+            "cpu" if info.brand.is_empty() => info.brand = v.to_string(),
+            "cpu family" => info.family = parse_num(v),
+            "model" => {
+                if let Some(n) = parse_num(v) {
+                    info.model = Some(n);
+                } else if info.vendor_id.is_empty() {
+                    // POWER: "model : IBM,9009-42A" is the machine, not a number.
+                    hardware.get_or_insert_with(|| v.to_string());
+                }
+            }
+            "stepping" => info.stepping = parse_num(v),
+            "cache size" => {
+                let n = v.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+                info.cache_size_kb = n.parse().ok();
+                if v.ends_with("MB") {
+                    info.cache_size_kb = info.cache_size_kb.map(|k| k * 1024);
+                }
+            }
+            "cpu MHz" | "clock" | "cpu MHz dynamic" => {
+                if info.frequency_mhz.current.is_none() {
+                    info.frequency_mhz.current = parse_mhz(v);
+                }
+            }
+            "cpu MHz static" => info.frequency_mhz.max = parse_mhz(v),
+            "CPU implementer" => implementer = parse_num(v),
+            "CPU architecture" => info.family = v.split_whitespace().next().and_then(parse_num),
+            "CPU part" => part = parse_num(v),
+            "CPU revision" => info.stepping = parse_num(v),
+            "Hardware" => hardware = Some(v.to_string()),
+            "revision" if info.stepping.is_none() && info.vendor_id.is_empty() => {}
+            _ => {}
+        }
+    }
+    if let Some(imp) = implementer {
+        let vendor = ARM_IMPLEMENTERS.iter().find(|(c, _)| *c == imp).map(|(_, n)| *n);
+        if info.vendor_id.is_empty() {
+            info.vendor_id = vendor.map_or_else(|| format!("{imp:#x}"), str::to_string);
+        }
+        info.model = part;
+        let part_name = part.and_then(|p| ARM_PARTS.iter().find(|(i, pp, _)| *i == imp && *pp == p)).map(|(_, _, n)| *n);
+        if info.brand.is_empty() || bogus_model_name {
+            info.brand = match (vendor, part_name) {
+                (Some(v), Some(p)) => format!("{v} {p}"),
+                (Some(v), None) => part.map_or_else(|| v.to_string(), |p| format!("{v} part {p:#05x}")),
+                _ => hardware.clone().unwrap_or_default(),
+            };
+        }
+    }
+    if info.vendor_id.is_empty() && info.brand.starts_with("POWER") {
+        info.vendor_id = "IBM".to_string();
+    }
+    if info.vendor_id == "IBM/S390" {
+        if let Some(m) = &s390_machine {
+            info.model = m.parse().ok();
+            if info.brand.is_empty() {
+                info.brand = format!("IBM/S390 {m}");
+            }
+        }
+        if let Some(n) = s390_processors {
+            logical = logical.max(n);
+        }
+        if info.brand.is_empty() {
+            info.brand = info.vendor_id.clone();
+        }
+    }
+    if info.brand.is_empty() {
+        if let Some(h) = hardware {
+            info.brand = h;
+        }
+    }
+    info.logical = logical;
+    info.physical = (!cores.is_empty()).then_some(cores.len());
+    info
+}
+
+/// Counts distinct lines (e.g. `core_cpus_list` of every CPU): the number of physical cores.
+#[must_use]
+pub fn count_unique<'a>(lines: impl IntoIterator<Item = &'a str>) -> usize {
+    lines.into_iter().map(str::trim).filter(|l| !l.is_empty()).collect::<HashSet<_>>().len()
+}
+
+/// Parses a kHz value (`/sys/devices/system/cpu/cpu0/cpufreq/*_freq`) into MHz.
+#[must_use]
+pub fn khz_to_mhz(text: &str) -> Option<f64> {
+    text.trim().parse::<u64>().ok().filter(|&k| k > 0).map(|k| k as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amd_epyc_from_this_kind_of_vm() {
+        let t = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\nstepping\t: 1\ncpu MHz\t\t: 2596.134\ncache size\t: 1024 KB\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: 0\ncpu cores\t: 2\nflags\t\t: fpu hypervisor\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\nstepping\t: 1\ncpu MHz\t\t: 2596.134\ncache size\t: 1024 KB\nphysical id\t: 0\ncore id\t\t: 1\n\n";
+        let c = parse_cpuinfo(t);
+        assert_eq!(c.vendor_id, "AuthenticAMD");
+        assert_eq!(c.brand, "AMD EPYC");
+        assert_eq!((c.family, c.model, c.stepping), (Some(25), Some(17), Some(1)));
+        assert_eq!(c.cache_size_kb, Some(1024));
+        assert_eq!(c.frequency_mhz.current, Some(2596.134));
+        assert_eq!((c.logical, c.physical), (2, Some(2)));
+    }
+
+    #[test]
+    fn parsers_tolerate_junk() {
+        for t in ["", ":", "processor", "processor : x\n", "cache size : MB", "cpu MHz : nan", "\n\n\n"] {
+            let _ = parse_cpuinfo(t);
+        }
+        assert_eq!(parse_cpuinfo("cpu MHz : nan\n").frequency_mhz.current, None);
+        assert_eq!(khz_to_mhz("3500000\n"), Some(3500.0));
+        assert_eq!(khz_to_mhz("x"), None);
+        assert_eq!(count_unique(["0-1", "0-1", "2-3", ""]), 2);
+    }
+}

@@ -1,0 +1,160 @@
+//! Mounted disk partitions: the type, the `/proc/self/mounts` and `/proc/filesystems` parsers and
+//! psutil's `disk_partitions(all=False)` filter.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+/// One mounted file system backed by a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DiskPartition {
+    /// Device, e.g. `/dev/sda1`, `C:\`, `tank/home` (ZFS).
+    pub device: String,
+    /// Where it is mounted, e.g. `/`, `/home`, `C:\`.
+    pub mountpoint: String,
+    /// File system type, e.g. `ext4`, `xfs`, `apfs`, `NTFS`.
+    pub fstype: String,
+    /// Size in bytes (`f_blocks * f_frsize`).
+    pub total: u64,
+    /// Bytes available to unprivileged users (`f_bavail * f_frsize`), as `df` and psutil report.
+    pub free: u64,
+}
+
+impl DiskPartition {
+    /// Builds a partition without sizes.
+    #[must_use]
+    pub fn new(device: impl Into<String>, mountpoint: impl Into<String>, fstype: impl Into<String>) -> Self {
+        Self { device: device.into(), mountpoint: mountpoint.into(), fstype: fstype.into(), total: 0, free: 0 }
+    }
+
+    /// Sets the sizes.
+    #[must_use]
+    pub fn with_sizes(mut self, total: u64, free: u64) -> Self {
+        self.total = total;
+        self.free = free;
+        self
+    }
+}
+
+/// One line of a mount table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MountEntry {
+    /// First field (device or source), unescaped.
+    pub device: String,
+    /// Second field (mount point), unescaped.
+    pub mountpoint: String,
+    /// Third field (file system type).
+    pub fstype: String,
+    /// Fourth field (options).
+    pub options: String,
+}
+
+/// Decodes the octal escapes the kernel writes in mount tables (`\040` space, `\011` tab,
+/// `\012` newline, `\134` backslash). An invalid escape is kept as written.
+#[must_use]
+pub fn unescape_octal(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = u32::from(b[i + 1] - b'0') * 64 + u32::from(b[i + 2] - b'0') * 8 + u32::from(b[i + 3] - b'0');
+            if let Ok(byte) = u8::try_from(v) {
+                out.push(byte);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses a mount table in `/proc/self/mounts` / `/etc/mtab` format. Lines with fewer than three
+/// fields and comments are skipped.
+#[must_use]
+pub fn parse_mounts(text: &str) -> Vec<MountEntry> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split_ascii_whitespace();
+            let device = unescape_octal(f.next()?);
+            let mountpoint = unescape_octal(f.next()?);
+            let fstype = unescape_octal(f.next()?);
+            let options = f.next().unwrap_or("").to_string();
+            Some(MountEntry { device, mountpoint, fstype, options })
+        })
+        .collect()
+}
+
+/// The file system types of `/proc/filesystems` that need a device (lines without `nodev`), plus
+/// `zfs` when it is listed at all: psutil's notion of a "physical" file system on Linux.
+#[must_use]
+pub fn parse_filesystems(text: &str) -> HashSet<String> {
+    let mut set = HashSet::new();
+    for line in text.lines() {
+        let mut f = line.split_ascii_whitespace();
+        match (f.next(), f.next()) {
+            (Some("nodev"), Some("zfs")) => {
+                set.insert("zfs".to_string());
+            }
+            (Some("nodev"), _) | (None, _) => {}
+            (Some(fs), None) => {
+                set.insert(fs.to_string());
+            }
+            (Some(_), Some(_)) => {}
+        }
+    }
+    set
+}
+
+/// psutil's `disk_partitions(all=False)` on Linux: entries with a device whose type is a
+/// device-backed file system. `none` as a device is treated as empty, as psutil does.
+#[must_use]
+pub fn physical_partitions(mounts: &[MountEntry], fstypes: &HashSet<String>) -> Vec<DiskPartition> {
+    mounts
+        .iter()
+        .filter(|m| !m.device.is_empty() && m.device != "none" && fstypes.contains(&m.fstype))
+        .map(|m| DiskPartition::new(&m.device, &m.mountpoint, &m.fstype))
+        .collect()
+}
+
+/// Computes (total, free) bytes from `statvfs` fields, saturating on absurd values.
+#[must_use]
+pub fn sizes(blocks: u64, bavail: u64, frsize: u64) -> (u64, u64) {
+    (blocks.saturating_mul(frsize), bavail.saturating_mul(frsize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(unescape_octal(r"/mnt/my\040disk"), "/mnt/my disk");
+        assert_eq!(unescape_octal(r"/a\011b\012c\134d"), "/a\tb\nc\\d");
+        assert_eq!(unescape_octal(r"/bad\9"), r"/bad\9");
+        assert_eq!(unescape_octal(r"/end\04"), r"/end\04");
+        assert_eq!(unescape_octal(r"\777"), r"\777");
+    }
+
+    #[test]
+    fn filter_like_psutil() {
+        let mounts = "proc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\n\
+overlay /var/lib/docker/overlay2/x/merged overlay rw 0 0\n/dev/sdb1 /mnt/usb\\040key vfat rw 0 0\ntank/home /home zfs rw 0 0\nnone /x ext4 rw 0 0\n";
+        let fs = "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\n\text4\n\tvfat\nnodev\toverlay\nnodev\tzfs\n";
+        let set = parse_filesystems(fs);
+        assert!(set.contains("ext4") && set.contains("vfat") && set.contains("zfs") && !set.contains("tmpfs"));
+        let parts = physical_partitions(&parse_mounts(mounts), &set);
+        let mps: Vec<_> = parts.iter().map(|p| p.mountpoint.as_str()).collect();
+        assert_eq!(mps, ["/", "/mnt/usb key", "/home"]);
+        assert_eq!(parts[0].device, "/dev/vda");
+        assert_eq!(parts[2].fstype, "zfs");
+    }
+}

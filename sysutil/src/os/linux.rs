@@ -1,0 +1,143 @@
+//! Linux backend: `/proc`, `/sys`, `getifaddrs`, `statvfs`, CPUID.
+
+use std::fs;
+use std::net::IpAddr;
+use std::path::Path;
+
+use super::unix;
+use crate::cpu::{self, CpuInfo};
+use crate::disk::{self, DiskPartition};
+use crate::mem::{self, MemoryInfo};
+use crate::net::{self, NetworkInfo};
+use crate::virt::{self, Virtualization};
+use crate::{Error, Result};
+
+const ROOT: &str = "/";
+
+fn read(root: &Path, rel: &str) -> Result<String> {
+    let p = root.join(rel);
+    fs::read_to_string(&p).map_err(|e| Error::read(p, e))
+}
+
+pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
+    network_info_at(Path::new(ROOT))
+}
+
+fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
+    let mut list = unix::interfaces(true)?;
+    let sys = root.join("sys/class/net");
+    for i in &mut list {
+        i.mtu = fs::read_to_string(sys.join(&i.name).join("mtu")).ok().and_then(|m| m.trim().parse().ok());
+        i.finish();
+    }
+    Ok(list)
+}
+
+pub(crate) fn default_route_address(ifaces: &[NetworkInfo]) -> Option<IpAddr> {
+    let root = Path::new(ROOT);
+    if let Some(r) = read(root, "proc/net/route").ok().as_deref().and_then(net::default_route_v4) {
+        if let Some(a) = net::address_of(ifaces, &r.iface, false) {
+            return Some(a);
+        }
+    }
+    let r = read(root, "proc/net/ipv6_route").ok().as_deref().and_then(net::default_route_v6)?;
+    net::address_of(ifaces, &r.iface, true)
+}
+
+pub(crate) fn disk_info() -> Result<Vec<DiskPartition>> {
+    disk_info_at(Path::new(ROOT))
+}
+
+fn disk_info_at(root: &Path) -> Result<Vec<DiskPartition>> {
+    let mounts = disk::parse_mounts(&read(root, "proc/self/mounts")?);
+    let fstypes = disk::parse_filesystems(&read(root, "proc/filesystems")?);
+    let mut parts = disk::physical_partitions(&mounts, &fstypes);
+    for p in &mut parts {
+        let target = root.join(p.mountpoint.trim_start_matches('/'));
+        if let Ok((total, free)) = unix::statvfs(&target.to_string_lossy()) {
+            p.total = total;
+            p.free = free;
+        }
+    }
+    Ok(parts)
+}
+
+pub(crate) fn cpu_info() -> Result<CpuInfo> {
+    let root = Path::new(ROOT);
+    let text = read(root, "proc/cpuinfo")?;
+    Ok(cpu_from(root, &text))
+}
+
+fn cpu_from(root: &Path, cpuinfo: &str) -> CpuInfo {
+    let mut c = cpu::parse_cpuinfo(cpuinfo);
+    if c.vendor_id.is_empty() || c.family.is_none() || c.brand.is_empty() {
+        if let Some(id) = crate::cpuid::identity() {
+            c.fill_from_cpuid(&id);
+        }
+    }
+    if c.logical == 0 {
+        c.logical = unix::online_cpus();
+    }
+    if c.physical.is_none() {
+        c.physical = physical_from_sysfs(root, c.logical);
+    }
+    let freq = root.join("sys/devices/system/cpu/cpu0/cpufreq");
+    if let Some(max) = fs::read_to_string(freq.join("cpuinfo_max_freq")).ok().as_deref().and_then(cpu::khz_to_mhz) {
+        c.frequency_mhz.max = Some(max);
+    }
+    if c.frequency_mhz.current.is_none() {
+        c.frequency_mhz.current =
+            fs::read_to_string(freq.join("scaling_cur_freq")).ok().as_deref().and_then(cpu::khz_to_mhz);
+    }
+    c.arch = unix::machine();
+    c
+}
+
+/// Unique `core_cpus_list` (or older `thread_siblings_list`) lines over the CPUs, as psutil counts.
+fn physical_from_sysfs(root: &Path, logical: usize) -> Option<usize> {
+    let base = root.join("sys/devices/system/cpu");
+    let mut lines = Vec::new();
+    for n in 0..logical.max(1) {
+        let topo = base.join(format!("cpu{n}/topology"));
+        let l = fs::read_to_string(topo.join("core_cpus_list"))
+            .or_else(|_| fs::read_to_string(topo.join("thread_siblings_list")))
+            .ok()?;
+        lines.push(l);
+    }
+    let n = cpu::count_unique(lines.iter().map(String::as_str));
+    (n > 0).then_some(n)
+}
+
+pub(crate) fn memory_info() -> Result<MemoryInfo> {
+    let root = Path::new(ROOT);
+    mem::parse_meminfo(&read(root, "proc/meminfo")?)
+        .ok_or_else(|| Error::Missing { path: root.join("proc/meminfo"), field: "MemTotal" })
+}
+
+pub(crate) fn hostname() -> Result<String> {
+    unix::hostname()
+}
+
+pub(crate) fn boot_time() -> Result<u64> {
+    let root = Path::new(ROOT);
+    mem::parse_btime(&read(root, "proc/stat")?)
+        .ok_or_else(|| Error::Missing { path: root.join("proc/stat"), field: "btime" })
+}
+
+fn cpuid_hint() -> Option<Option<String>> {
+    crate::cpuid::hypervisor().map(|h| h.map(str::to_string))
+}
+
+pub(crate) fn virtualization() -> Virtualization {
+    virt::detect_at(Path::new(ROOT), cpuid_hint())
+}
+
+pub(crate) fn cpu_and_virtualization() -> (Result<CpuInfo>, Virtualization) {
+    let root = Path::new(ROOT);
+    let text = read(root, "proc/cpuinfo");
+    let vm = virt::detect_vm(&virt::read_vm_signals(root, cpuid_hint(), text.as_deref().ok()));
+    let pid1 = std::process::id() == 1;
+    let container = virt::detect_container(&virt::read_container_signals(root, pid1));
+    let v = Virtualization::new(vm.map(str::to_string), container.map(str::to_string));
+    (text.map(|t| cpu_from(root, &t)), v)
+}

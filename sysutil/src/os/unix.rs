@@ -1,0 +1,246 @@
+//! Calls shared by the Unix backends: `getifaddrs`, `statvfs`, `gethostname`, `uname`, `sysctlbyname`.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::net::{Address, NetworkInfo, format_mac, netmask_to_prefix};
+use crate::{Error, Result};
+
+/// Every interface `getifaddrs` lists, grouped by name in first-seen order (`finish` not yet run).
+/// With `merge_aliases`, `eth0:1` labels join `eth0` when it exists (Linux).
+pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list head we free below with freeifaddrs.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(Error::last_os("getifaddrs"));
+    }
+    let mut out: Vec<NetworkInfo> = Vec::new();
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let mut name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy().into_owned();
+        if merge_aliases {
+            if let Some((base, _)) = name.split_once(':') {
+                if out.iter().any(|i| i.name == base) {
+                    name = base.to_string();
+                }
+            }
+        }
+        let idx = match out.iter().position(|i| i.name == name) {
+            Some(i) => i,
+            None => {
+                out.push(NetworkInfo::new(name));
+                out.len() - 1
+            }
+        };
+        let entry = &mut out[idx];
+        let flags = ifa.ifa_flags as libc::c_int;
+        entry.is_up |= flags & libc::IFF_UP != 0;
+        entry.is_loopback |= flags & libc::IFF_LOOPBACK != 0;
+        if ifa.ifa_addr.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_addr points to a sockaddr of the family it declares.
+        let family = libc::c_int::from(unsafe { (*ifa.ifa_addr).sa_family });
+        match family {
+            libc::AF_INET => {
+                // SAFETY: family AF_INET means sockaddr_in.
+                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+                let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+                let prefix = if ifa.ifa_netmask.is_null() {
+                    32
+                } else {
+                    // SAFETY: the netmask of an AF_INET address is a sockaddr_in.
+                    let m = unsafe { &*(ifa.ifa_netmask as *const libc::sockaddr_in) };
+                    netmask_to_prefix(&m.sin_addr.s_addr.to_ne_bytes())
+                };
+                entry.addresses.push(Address::new(IpAddr::V4(ip), prefix));
+            }
+            libc::AF_INET6 => {
+                // SAFETY: family AF_INET6 means sockaddr_in6.
+                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                let mut bytes = sin6.sin6_addr.s6_addr;
+                // BSDs embed the scope id in bytes 2..4 of link-local addresses (KAME).
+                if cfg!(not(target_os = "linux")) && bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 {
+                    bytes[2] = 0;
+                    bytes[3] = 0;
+                }
+                let prefix = if ifa.ifa_netmask.is_null() {
+                    128
+                } else {
+                    // SAFETY: the netmask of an AF_INET6 address is a sockaddr_in6.
+                    let m = unsafe { &*(ifa.ifa_netmask as *const libc::sockaddr_in6) };
+                    netmask_to_prefix(&m.sin6_addr.s6_addr)
+                };
+                entry.addresses.push(Address::new(IpAddr::V6(Ipv6Addr::from(bytes)), prefix));
+            }
+            #[cfg(target_os = "linux")]
+            libc::AF_PACKET => {
+                // SAFETY: family AF_PACKET means sockaddr_ll.
+                let sll = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_ll) };
+                let len = usize::from(sll.sll_halen).min(sll.sll_addr.len());
+                entry.mac = format_mac(&sll.sll_addr[..len]);
+            }
+            #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+            libc::AF_LINK => {
+                let sdl = ifa.ifa_addr as *const libc::sockaddr_dl;
+                // SAFETY: family AF_LINK means sockaddr_dl; its sdl_data holds the name (nlen
+                // bytes) then the address (alen bytes), within sdl_len.
+                let (nlen, alen, total) =
+                    unsafe { (usize::from((*sdl).sdl_nlen), usize::from((*sdl).sdl_alen), usize::from((*sdl).sdl_len)) };
+                let data_off = std::mem::offset_of!(libc::sockaddr_dl, sdl_data);
+                if alen > 0 && data_off + nlen + alen <= total.max(std::mem::size_of::<libc::sockaddr_dl>()) {
+                    // SAFETY: bounds checked against sdl_len just above.
+                    let mac = unsafe { std::slice::from_raw_parts((sdl as *const u8).add(data_off + nlen), alen) };
+                    entry.mac = format_mac(mac);
+                }
+                if !ifa.ifa_data.is_null() {
+                    // SAFETY: for AF_LINK entries ifa_data points to the link's struct if_data.
+                    let data = unsafe { &*(ifa.ifa_data as *const libc::if_data) };
+                    entry.mtu = Some(data.ifi_mtu as u32);
+                }
+            }
+            _ => {}
+        }
+    }
+    // SAFETY: head came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(out)
+}
+
+/// (total, free for unprivileged users) bytes of the file system holding `path`.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn statvfs(path: &str) -> io::Result<(u64, u64)> {
+    let c = CString::new(path).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: an all-zero statvfs is valid; statvfs fills it.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is NUL-terminated, st is a valid out pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let frsize = if st.f_frsize as u64 == 0 { st.f_bsize as u64 } else { st.f_frsize as u64 };
+    Ok(crate::disk::sizes(st.f_blocks as u64, st.f_bavail as u64, frsize))
+}
+
+/// `gethostname`.
+pub(crate) fn hostname() -> Result<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is writable for its length; the result is NUL-terminated when it fits.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return Err(Error::last_os("gethostname"));
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+/// `uname -m`.
+pub(crate) fn machine() -> String {
+    // SAFETY: an all-zero utsname is valid; uname fills it with NUL-terminated fields.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return std::env::consts::ARCH.to_string();
+    }
+    // SAFETY: machine is NUL-terminated by uname (and zeroed before).
+    unsafe { CStr::from_ptr(u.machine.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+/// Logical CPUs online.
+pub(crate) fn online_cpus() -> usize {
+    // SAFETY: sysconf has no memory effects.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(0).max(1)
+}
+
+/// Raw `sysctlbyname` bytes.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub(crate) fn sysctl_raw(name: &str) -> Result<Vec<u8>> {
+    let c = CString::new(name).map_err(|_| Error::os(format!("sysctl {name}"), io::ErrorKind::InvalidInput.into()))?;
+    let mut len: libc::size_t = 0;
+    // SAFETY: a null old pointer asks for the size only.
+    if unsafe { libc::sysctlbyname(c.as_ptr(), std::ptr::null_mut(), &mut len, std::ptr::null_mut(), 0) } != 0 {
+        return Err(Error::last_os(format!("sysctl {name}")));
+    }
+    let mut buf = vec![0u8; len];
+    // SAFETY: buf has `len` writable bytes.
+    if unsafe { libc::sysctlbyname(c.as_ptr(), buf.as_mut_ptr().cast(), &mut len, std::ptr::null_mut(), 0) } != 0 {
+        return Err(Error::last_os(format!("sysctl {name}")));
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// A string `sysctl` (trailing NULs removed).
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub(crate) fn sysctl_string(name: &str) -> Result<String> {
+    let b = sysctl_raw(name)?;
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    Ok(String::from_utf8_lossy(&b[..end]).trim().to_string())
+}
+
+/// An integer `sysctl` of 4 or 8 bytes.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub(crate) fn sysctl_u64(name: &str) -> Result<u64> {
+    let b = sysctl_raw(name)?;
+    match b.len() {
+        8 => Ok(u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+        4 => Ok(u64::from(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))),
+        n => Err(Error::os(format!("sysctl {name}"), io::Error::new(io::ErrorKind::InvalidData, format!("{n} bytes")))),
+    }
+}
+
+/// `kern.boottime` (a `struct timeval`) in Unix seconds.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub(crate) fn boot_time() -> Result<u64> {
+    let b = sysctl_raw("kern.boottime")?;
+    if b.len() < 8 {
+        return Err(Error::os("sysctl kern.boottime", io::ErrorKind::InvalidData.into()));
+    }
+    // tv_sec is the first field: 8 bytes on every 64-bit target, 4 on i386 FreeBSD.
+    let secs = if std::mem::size_of::<libc::time_t>() == 8 {
+        i64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    } else {
+        i64::from(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    u64::try_from(secs).map_err(|_| Error::os("sysctl kern.boottime", io::ErrorKind::InvalidData.into()))
+}
+
+/// Mounted file systems from `getmntinfo(MNT_NOWAIT)`: psutil's `all=False` keeps those whose
+/// device is an absolute path that exists.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn mounted() -> Result<Vec<crate::DiskPartition>> {
+    let mut buf: *mut libc::statfs = std::ptr::null_mut();
+    // SAFETY: getmntinfo points buf at a static array it owns; MNT_NOWAIT never blocks on NFS.
+    let n = unsafe { libc::getmntinfo(&mut buf, libc::MNT_NOWAIT) };
+    if n <= 0 || buf.is_null() {
+        return Err(Error::last_os("getmntinfo"));
+    }
+    // SAFETY: getmntinfo returned n entries at buf.
+    let all = unsafe { std::slice::from_raw_parts(buf, n as usize) };
+    let cstr = |s: &[libc::c_char]| {
+        // SAFETY: the statfs name fields are NUL-terminated arrays.
+        unsafe { CStr::from_ptr(s.as_ptr()) }.to_string_lossy().into_owned()
+    };
+    let mut out = Vec::new();
+    for fs in all {
+        let device = cstr(&fs.f_mntfromname);
+        if !device.starts_with('/') || !std::path::Path::new(&device).exists() {
+            continue;
+        }
+        let (total, free) =
+            crate::disk::sizes(fs.f_blocks as u64, fs.f_bavail.max(0) as u64, fs.f_bsize as u64);
+        out.push(
+            crate::DiskPartition::new(device, cstr(&fs.f_mntonname), cstr(&fs.f_fstypename)).with_sizes(total, free),
+        );
+    }
+    Ok(out)
+}
