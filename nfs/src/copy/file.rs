@@ -1,0 +1,328 @@
+//! Copying one file: under a temporary name in the destination directory, then renamed
+//! into place, so a failed copy never leaves a truncated file under its final name.
+//!
+//! Fast paths: Linux `copy_file_range` (through `std::io::copy` between files, which
+//! reflinks on Btrfs/XFS and copies in the kernel elsewhere), macOS `fclonefileat` with
+//! `fcopyfile` as the fallback, Windows `CopyFileExW` (through `std::fs::copy`).
+
+use std::fs::{self, File, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary name in `dst`'s directory, short enough for any file system.
+pub(crate) fn temp_path(dst: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!(".nfs-{}-{n}.tmp", std::process::id());
+    match dst.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
+/// Test hook: fail the copy of any file whose name ends with this, after part of its
+/// content has been written (to check that no partial file is left).
+#[cfg(test)]
+pub(crate) static FAIL_AFTER_WRITE: std::sync::Mutex<Option<&'static str>> =
+    std::sync::Mutex::new(None);
+
+#[cfg(test)]
+fn injected_failure(src: &Path) -> io::Result<()> {
+    let hook = FAIL_AFTER_WRITE.lock().map(|g| *g).unwrap_or(None);
+    match hook {
+        Some(suffix) if src.to_string_lossy().ends_with(suffix) => {
+            Err(io::Error::other("injected failure"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn injected_failure(_src: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Copy the regular file `src` (whose metadata is `md`) to `dst`, through a temporary
+/// file, preserving permissions and times as asked.
+pub(crate) fn copy_file(
+    src: &Path,
+    md: &Metadata,
+    dst: &Path,
+    perms: bool,
+    times: bool,
+    follow: bool,
+) -> Result<u64> {
+    let tmp = temp_path(dst);
+    match write_temp(src, md, &tmp, perms, times, follow) {
+        Ok(n) => {
+            if let Err(e) = replace(&tmp, dst) {
+                let _ = fs::remove_file(&tmp);
+                return Err(Error::io("rename into place", dst, e));
+            }
+            Ok(n)
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Rename `tmp` over `dst`.
+///
+/// # Platform behavior
+/// Windows refuses to replace a read-only file: its attribute is cleared first.
+pub(crate) fn replace(tmp: &Path, dst: &Path) -> io::Result<()> {
+    match fs::rename(tmp, dst) {
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            if let Ok(md) = fs::symlink_metadata(dst) {
+                let mut p = md.permissions();
+                if p.readonly() {
+                    #[allow(clippy::permissions_set_readonly_false)]
+                    p.set_readonly(false);
+                    fs::set_permissions(dst, p)?;
+                    return fs::rename(tmp, dst);
+                }
+            }
+            Err(e)
+        }
+        r => r,
+    }
+}
+
+fn times_of(md: &Metadata) -> fs::FileTimes {
+    let mut t = fs::FileTimes::new();
+    if let Ok(m) = md.modified() {
+        t = t.set_modified(m);
+    }
+    if let Ok(a) = md.accessed() {
+        t = t.set_accessed(a);
+    }
+    t
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn write_temp(
+    src: &Path,
+    md: &Metadata,
+    tmp: &Path,
+    perms: bool,
+    times: bool,
+    follow: bool,
+) -> Result<u64> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let nofollow = if follow {
+        0
+    } else {
+        rustix::fs::OFlags::NOFOLLOW.bits() as i32
+    };
+    let mut from = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow)
+        .open(src)
+        .map_err(|e| Error::io("open", src, e))?;
+    let mut to = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .map_err(|e| Error::io("create", tmp, e))?;
+    let n = copy_data(&mut from, &mut to).map_err(|e| Error::io("copy", src, e))?;
+    injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
+    finish(&to, md, tmp, perms, times)?;
+    Ok(n)
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn finish(to: &File, md: &Metadata, tmp: &Path, perms: bool, times: bool) -> Result<()> {
+    if perms {
+        to.set_permissions(md.permissions())
+            .map_err(|e| Error::io("set permissions of", tmp, e))?;
+    }
+    if times {
+        to.set_times(times_of(md))
+            .map_err(|e| Error::io("set times of", tmp, e))?;
+    }
+    Ok(())
+}
+
+/// Linux: `io::copy` between two files uses `copy_file_range` (then `sendfile`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn copy_data(from: &mut File, to: &mut File) -> io::Result<u64> {
+    io::copy(from, to)
+}
+
+/// Other Unix systems: a large buffer (`io::copy`'s 8 KiB is slow on big files).
+#[cfg(all(
+    unix,
+    not(any(target_os = "linux", target_os = "android", target_os = "macos"))
+))]
+fn copy_data(from: &mut File, to: &mut File) -> io::Result<u64> {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut n = 0u64;
+    loop {
+        let k = match from.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..k])?;
+        n += k as u64;
+    }
+}
+
+/// macOS: clone the file (APFS copy-on-write, metadata included) with `fclonefileat`;
+/// where cloning is not possible (another volume, HFS+), `fcopyfile` the data.
+#[cfg(target_os = "macos")]
+fn write_temp(
+    src: &Path,
+    md: &Metadata,
+    tmp: &Path,
+    perms: bool,
+    times: bool,
+    follow: bool,
+) -> Result<u64> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    const CLONE_NOFOLLOW: u32 = 0x0001;
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    let from = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow)
+        .open(src)
+        .map_err(|e| Error::io("open", src, e))?;
+    let ctmp = CString::new(tmp.as_os_str().as_bytes())
+        .map_err(|_| Error::io("create", tmp, io::ErrorKind::InvalidInput.into()))?;
+    // SAFETY: a valid open descriptor and a NUL-terminated path.
+    let cloned = unsafe {
+        libc::fclonefileat(
+            from.as_raw_fd(),
+            libc::AT_FDCWD,
+            ctmp.as_ptr(),
+            CLONE_NOFOLLOW,
+        )
+    } == 0;
+    let to = if cloned {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(tmp)
+            .or_else(|_| File::open(tmp))
+            .map_err(|e| Error::io("open", tmp, e))?
+    } else {
+        let to = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(tmp)
+            .map_err(|e| Error::io("create", tmp, e))?;
+        // SAFETY: two valid open descriptors; a null state is allowed.
+        let rc = unsafe {
+            libc::fcopyfile(
+                from.as_raw_fd(),
+                to.as_raw_fd(),
+                std::ptr::null_mut(),
+                libc::COPYFILE_DATA,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::io("copy", src, io::Error::last_os_error()));
+        }
+        to
+    };
+    injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
+    if perms {
+        fs::set_permissions(tmp, md.permissions())
+            .map_err(|e| Error::io("set permissions of", tmp, e))?;
+    }
+    if times {
+        to.set_times(times_of(md))
+            .or_else(|_| {
+                filetime::set_file_times(
+                    tmp,
+                    filetime::FileTime::from_last_access_time(md),
+                    filetime::FileTime::from_last_modification_time(md),
+                )
+            })
+            .map_err(|e| Error::io("set times of", tmp, e))?;
+    }
+    Ok(md.len())
+}
+
+/// Windows (and other systems): `std::fs::copy`, which is `CopyFileExW` on Windows
+/// (it keeps attributes and the modification time).
+#[cfg(not(unix))]
+fn write_temp(
+    src: &Path,
+    md: &Metadata,
+    tmp: &Path,
+    perms: bool,
+    times: bool,
+    _follow: bool,
+) -> Result<u64> {
+    let n = fs::copy(src, tmp).map_err(|e| Error::io("copy", src, e))?;
+    injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
+    if times {
+        // The copy may be read-only (its attribute copied): set times before that matters.
+        if let Ok(f) = fs::OpenOptions::new().write(true).open(tmp) {
+            f.set_times(times_of(md))
+                .map_err(|e| Error::io("set times of", tmp, e))?;
+        }
+    }
+    if perms {
+        fs::set_permissions(tmp, md.permissions())
+            .map_err(|e| Error::io("set permissions of", tmp, e))?;
+    }
+    Ok(n)
+}
+
+/// Create a symbolic link at `dst` pointing to `target` (through a temporary name, so
+/// an existing `dst` is replaced atomically).
+///
+/// # Platform behavior
+/// On Windows a file or directory link is made according to what `src` points to;
+/// creating links needs the privilege or Developer Mode there.
+pub(crate) fn copy_link(src: &Path, target: &Path, dst: &Path, times: bool) -> Result<()> {
+    let tmp = temp_path(dst);
+    make_link(src, target, &tmp).map_err(|e| Error::io("create link", dst, e))?;
+    if times && let Ok(md) = fs::symlink_metadata(src) {
+        let _ = filetime::set_symlink_file_times(
+            &tmp,
+            filetime::FileTime::from_last_access_time(&md),
+            filetime::FileTime::from_last_modification_time(&md),
+        );
+    }
+    if let Err(e) = replace(&tmp, dst) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("rename into place", dst, e));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_link(_src: &Path, target: &Path, at: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, at)
+}
+
+#[cfg(windows)]
+fn make_link(src: &Path, target: &Path, at: &Path) -> io::Result<()> {
+    if fs::metadata(src).map(|m| m.is_dir()).unwrap_or(false) {
+        std::os::windows::fs::symlink_dir(target, at)
+    } else {
+        std::os::windows::fs::symlink_file(target, at)
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+fn make_link(_src: &Path, _target: &Path, _at: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
