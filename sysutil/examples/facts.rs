@@ -25,8 +25,15 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     println!("hostname    {}", show(&f.hostname, Clone::clone));
-    println!("boot time   {}", show(&f.boot_time, |t| format!("{t} (Unix seconds)")));
-    println!("primary ip  {}", f.primary_ip.map_or_else(|| "none".to_string(), |i| i.to_string()));
+    println!(
+        "boot time   {}",
+        show(&f.boot_time, |t| format!("{t} (Unix seconds)"))
+    );
+    println!(
+        "primary ip  {}",
+        f.primary_ip
+            .map_or_else(|| "none".to_string(), |i| i.to_string())
+    );
     let v = &f.virtualization;
     println!(
         "virtual     vm: {}, container: {}",
@@ -45,18 +52,34 @@ fn main() -> anyhow::Result<()> {
                 c.stepping,
                 c.logical,
                 c.physical.map_or_else(|| "?".into(), |p| p.to_string()),
-                c.frequency_mhz.current.map_or_else(|| "?".into(), |m| format!("{m:.0}")),
-                c.frequency_mhz.max.map_or_else(|| "?".into(), |m| format!("{m:.0}")),
-                c.cache_size_kb.map_or_else(|| "?".into(), |k| k.to_string()),
+                c.frequency_mhz
+                    .current
+                    .map_or_else(|| "?".into(), |m| format!("{m:.0}")),
+                c.frequency_mhz
+                    .max
+                    .map_or_else(|| "?".into(), |m| format!("{m:.0}")),
+                c.cache_size_kb
+                    .map_or_else(|| "?".into(), |k| k.to_string()),
                 c.arch
             )
         })
     );
-    println!("memory      {}", show(&f.memory, |m| format!("{} total, {} available", gib(m.total), gib(m.available))));
+    println!(
+        "memory      {}",
+        show(&f.memory, |m| format!(
+            "{} total, {} available",
+            gib(m.total),
+            gib(m.available)
+        ))
+    );
     match &f.network {
         Fact::Ok(list) => {
             for i in list {
-                let addrs: Vec<String> = i.addresses.iter().map(|a| format!("{}/{}", a.addr, a.prefix)).collect();
+                let addrs: Vec<String> = i
+                    .addresses
+                    .iter()
+                    .map(|a| format!("{}/{}", a.addr, a.prefix))
+                    .collect();
                 println!(
                     "net         {:<10} {} mac {} mtu {} {}",
                     i.name,

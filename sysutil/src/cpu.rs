@@ -127,7 +127,10 @@ fn parse_num(v: &str) -> Option<u32> {
 fn parse_mhz(v: &str) -> Option<f64> {
     let v = v.trim();
     let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
-    digits.parse::<f64>().ok().filter(|f| f.is_finite() && *f > 0.0)
+    digits
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f > 0.0)
 }
 
 /// Parses `/proc/cpuinfo` text (any architecture Linux supports). Never fails: what is missing
@@ -153,31 +156,33 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             }
             continue;
         }
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         let (k, v) = (k.trim(), v.trim());
         // s390x: "processor 0: version = 00,  identification = ..., machine = 8561"
         if let Some(rest) = k.strip_prefix("processor ") {
             if rest.trim().parse::<u32>().is_ok() {
                 logical += 1;
                 if s390_machine.is_none() {
-                    s390_machine = v
-                        .split(',')
-                        .find_map(|f| f.trim().strip_prefix("machine").map(|m| m.trim_start_matches([' ', '=']).trim().to_string()));
+                    s390_machine = v.split(',').find_map(|f| {
+                        f.trim()
+                            .strip_prefix("machine")
+                            .map(|m| m.trim_start_matches([' ', '=']).trim().to_string())
+                    });
                 }
                 continue;
             }
         }
         match k {
-            "processor" => {
-                // ARMv7 kernels also print "Processor : ARMv7 Processor rev 4 (v7l)"; that one has a
-                // capital P and is a name, not an index.
-                if v.parse::<u32>().is_ok() {
-                    if logical > 0 {
-                        first_block = false;
-                    }
-                    logical += 1;
-                    phys_id = None;
+            // ARMv7 kernels also print "Processor : ARMv7 Processor rev 4 (v7l)"; that one has a
+            // capital P and is a name, not an index.
+            "processor" if v.parse::<u32>().is_ok() => {
+                if logical > 0 {
+                    first_block = false;
                 }
+                logical += 1;
+                phys_id = None;
             }
             "Processor" if info.brand.is_empty() => info.brand = v.to_string(),
             "# processors" => s390_processors = v.parse().ok(),
@@ -212,10 +217,8 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
                     info.cache_size_kb = info.cache_size_kb.map(|k| k * 1024);
                 }
             }
-            "cpu MHz" | "clock" | "cpu MHz dynamic" => {
-                if info.frequency_mhz.current.is_none() {
-                    info.frequency_mhz.current = parse_mhz(v);
-                }
+            "cpu MHz" | "clock" | "cpu MHz dynamic" if info.frequency_mhz.current.is_none() => {
+                info.frequency_mhz.current = parse_mhz(v);
             }
             "cpu MHz static" => info.frequency_mhz.max = parse_mhz(v),
             "CPU implementer" => implementer = parse_num(v),
@@ -223,21 +226,27 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             "CPU part" => part = parse_num(v),
             "CPU revision" => info.stepping = parse_num(v),
             "Hardware" => hardware = Some(v.to_string()),
-            "revision" if info.stepping.is_none() && info.vendor_id.is_empty() => {}
             _ => {}
         }
     }
     if let Some(imp) = implementer {
-        let vendor = ARM_IMPLEMENTERS.iter().find(|(c, _)| *c == imp).map(|(_, n)| *n);
+        let vendor = ARM_IMPLEMENTERS
+            .iter()
+            .find(|(c, _)| *c == imp)
+            .map(|(_, n)| *n);
         if info.vendor_id.is_empty() {
             info.vendor_id = vendor.map_or_else(|| format!("{imp:#x}"), str::to_string);
         }
         info.model = part;
-        let part_name = part.and_then(|p| ARM_PARTS.iter().find(|(i, pp, _)| *i == imp && *pp == p)).map(|(_, _, n)| *n);
+        let part_name = part
+            .and_then(|p| ARM_PARTS.iter().find(|(i, pp, _)| *i == imp && *pp == p))
+            .map(|(_, _, n)| *n);
         if info.brand.is_empty() || bogus_model_name {
             info.brand = match (vendor, part_name) {
                 (Some(v), Some(p)) => format!("{v} {p}"),
-                (Some(v), None) => part.map_or_else(|| v.to_string(), |p| format!("{v} part {p:#05x}")),
+                (Some(v), None) => {
+                    part.map_or_else(|| v.to_string(), |p| format!("{v} part {p:#05x}"))
+                }
                 _ => hardware.clone().unwrap_or_default(),
             };
         }
@@ -272,13 +281,22 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
 /// Counts distinct lines (e.g. `core_cpus_list` of every CPU): the number of physical cores.
 #[must_use]
 pub fn count_unique<'a>(lines: impl IntoIterator<Item = &'a str>) -> usize {
-    lines.into_iter().map(str::trim).filter(|l| !l.is_empty()).collect::<HashSet<_>>().len()
+    lines
+        .into_iter()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 /// Parses a kHz value (`/sys/devices/system/cpu/cpu0/cpufreq/*_freq`) into MHz.
 #[must_use]
 pub fn khz_to_mhz(text: &str) -> Option<f64> {
-    text.trim().parse::<u64>().ok().filter(|&k| k > 0).map(|k| k as f64 / 1000.0)
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&k| k > 0)
+        .map(|k| k as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -291,7 +309,10 @@ mod tests {
         let c = parse_cpuinfo(t);
         assert_eq!(c.vendor_id, "AuthenticAMD");
         assert_eq!(c.brand, "AMD EPYC");
-        assert_eq!((c.family, c.model, c.stepping), (Some(25), Some(17), Some(1)));
+        assert_eq!(
+            (c.family, c.model, c.stepping),
+            (Some(25), Some(17), Some(1))
+        );
         assert_eq!(c.cache_size_kb, Some(1024));
         assert_eq!(c.frequency_mhz.current, Some(2596.134));
         assert_eq!((c.logical, c.physical), (2, Some(2)));
@@ -299,7 +320,15 @@ mod tests {
 
     #[test]
     fn parsers_tolerate_junk() {
-        for t in ["", ":", "processor", "processor : x\n", "cache size : MB", "cpu MHz : nan", "\n\n\n"] {
+        for t in [
+            "",
+            ":",
+            "processor",
+            "processor : x\n",
+            "cache size : MB",
+            "cpu MHz : nan",
+            "\n\n\n",
+        ] {
             let _ = parse_cpuinfo(t);
         }
         assert_eq!(parse_cpuinfo("cpu MHz : nan\n").frequency_mhz.current, None);

@@ -127,14 +127,24 @@ pub fn raw(leaf: u32) -> Option<Regs> {
         // marked unsafe for historical reasons on some toolchains.
         #[allow(unused_unsafe)]
         let r = unsafe { core::arch::x86_64::__cpuid(leaf) };
-        Some(Regs { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx })
+        Some(Regs {
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+        })
     }
     #[cfg(target_arch = "x86")]
     {
         // SAFETY: every i586+ processor that runs a current OS has CPUID.
         #[allow(unused_unsafe)]
         let r = unsafe { core::arch::x86::__cpuid(leaf) };
-        Some(Regs { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx })
+        Some(Regs {
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+        })
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
     {
@@ -174,7 +184,13 @@ pub fn identity() -> Option<Identity> {
     } else {
         String::new()
     };
-    Some(Identity { vendor, brand, family, model, stepping })
+    Some(Identity {
+        vendor,
+        brand,
+        family,
+        model,
+        stepping,
+    })
 }
 
 /// The hypervisor CPUID reports on this processor (`Some(None)`: CPUID exists and says no
@@ -185,7 +201,9 @@ pub fn hypervisor() -> Option<Option<&'static str>> {
     if !hypervisor_present(leaf1.ecx) {
         return Some(None);
     }
-    Some(Some(hypervisor_name(&hypervisor_signature(raw(0x4000_0000)?))))
+    Some(Some(hypervisor_name(&hypervisor_signature(raw(
+        0x4000_0000,
+    )?))))
 }
 
 #[cfg(test)]
@@ -194,15 +212,30 @@ mod tests {
 
     fn regs_from(s: &[u8; 16]) -> Regs {
         let w = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
-        Regs { eax: w(0), ebx: w(4), ecx: w(8), edx: w(12) }
+        Regs {
+            eax: w(0),
+            ebx: w(4),
+            ecx: w(8),
+            edx: w(12),
+        }
     }
 
     #[test]
     fn vendor_strings() {
         // GenuineIntel: EBX="Genu", EDX="ineI", ECX="ntel".
-        let intel = Regs { eax: 0x16, ebx: 0x756e_6547, ecx: 0x6c65_746e, edx: 0x4965_6e69 };
+        let intel = Regs {
+            eax: 0x16,
+            ebx: 0x756e_6547,
+            ecx: 0x6c65_746e,
+            edx: 0x4965_6e69,
+        };
         assert_eq!(vendor(intel), "GenuineIntel");
-        let amd = Regs { eax: 0x10, ebx: 0x6874_7541, ecx: 0x444d_4163, edx: 0x6974_6e65 };
+        let amd = Regs {
+            eax: 0x10,
+            ebx: 0x6874_7541,
+            ecx: 0x444d_4163,
+            edx: 0x6974_6e65,
+        };
         assert_eq!(vendor(amd), "AuthenticAMD");
     }
 
@@ -222,16 +255,16 @@ mod tests {
     fn family_model_stepping_like_linux() {
         // (eax, family, model, stepping), values from real /proc/cpuinfo of those machines.
         let cases = [
-            (0x0004_06f1, 6, 79, 1),     // Xeon E5-2680 v4 (Broadwell)
-            (0x0005_0657, 6, 85, 7),    // Xeon Cascade Lake
-            (0x00a0_0f11, 25, 1, 1),    // AMD EPYC 7763 (Zen 3)
-            (0x00a1_0f11, 25, 17, 1),   // AMD EPYC 9xx4 (Zen 4)
-            (0x0083_0f10, 23, 49, 0),   // AMD EPYC 7742 (Zen 2)
-            (0x0000_0f29, 15, 2, 9),    // Pentium 4 (family 0xf, no extension)
-            (0x0002_0f12, 15, 33, 2),   // Athlon 64 X2 (ext model used at family 0xf)
-            (0x0000_0633, 6, 3, 3),     // Pentium II
-            (0x0000_0543, 5, 4, 3),     // Pentium MMX: no model extension below family 6
-            (0x0001_0543, 5, 4, 3),     // ext model bits ignored below family 6
+            (0x0004_06f1, 6, 79, 1),  // Xeon E5-2680 v4 (Broadwell)
+            (0x0005_0657, 6, 85, 7),  // Xeon Cascade Lake
+            (0x00a0_0f11, 25, 1, 1),  // AMD EPYC 7763 (Zen 3)
+            (0x00a1_0f11, 25, 17, 1), // AMD EPYC 9xx4 (Zen 4)
+            (0x0083_0f10, 23, 49, 0), // AMD EPYC 7742 (Zen 2)
+            (0x0000_0f29, 15, 2, 9),  // Pentium 4 (family 0xf, no extension)
+            (0x0002_0f12, 15, 33, 2), // Athlon 64 X2 (ext model used at family 0xf)
+            (0x0000_0633, 6, 3, 3),   // Pentium II
+            (0x0000_0543, 5, 4, 3),   // Pentium MMX: no model extension below family 6
+            (0x0001_0543, 5, 4, 3),   // ext model bits ignored below family 6
         ];
         for (eax, f, m, s) in cases {
             assert_eq!(family_model_stepping(eax), (f, m, s), "eax={eax:#x}");
@@ -265,7 +298,12 @@ mod tests {
             assert_eq!(hypervisor_name(&sig(s)), name, "{s:?}");
         }
         // Register order is EBX, ECX, EDX.
-        let kvm = Regs { eax: 0x4000_0001, ebx: 0x4b4d_564b, ecx: 0x564b_4d56, edx: 0x0000_004d };
+        let kvm = Regs {
+            eax: 0x4000_0001,
+            ebx: 0x4b4d_564b,
+            ecx: 0x564b_4d56,
+            edx: 0x0000_004d,
+        };
         assert_eq!(hypervisor_from_regs(0x8000_0000, kvm), Some("kvm"));
         assert_eq!(hypervisor_from_regs(0x7fff_ffff, kvm), None);
     }

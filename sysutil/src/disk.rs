@@ -24,8 +24,18 @@ pub struct DiskPartition {
 impl DiskPartition {
     /// Builds a partition without sizes.
     #[must_use]
-    pub fn new(device: impl Into<String>, mountpoint: impl Into<String>, fstype: impl Into<String>) -> Self {
-        Self { device: device.into(), mountpoint: mountpoint.into(), fstype: fstype.into(), total: 0, free: 0 }
+    pub fn new(
+        device: impl Into<String>,
+        mountpoint: impl Into<String>,
+        fstype: impl Into<String>,
+    ) -> Self {
+        Self {
+            device: device.into(),
+            mountpoint: mountpoint.into(),
+            fstype: fstype.into(),
+            total: 0,
+            free: 0,
+        }
     }
 
     /// Sets the sizes.
@@ -62,8 +72,13 @@ pub fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = u32::from(b[i + 1] - b'0') * 64 + u32::from(b[i + 2] - b'0') * 8 + u32::from(b[i + 3] - b'0');
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = u32::from(b[i + 1] - b'0') * 64
+                + u32::from(b[i + 2] - b'0') * 8
+                + u32::from(b[i + 3] - b'0');
             if let Ok(byte) = u8::try_from(v) {
                 out.push(byte);
                 i += 4;
@@ -88,7 +103,12 @@ pub fn parse_mounts(text: &str) -> Vec<MountEntry> {
             let mountpoint = unescape_octal(f.next()?);
             let fstype = unescape_octal(f.next()?);
             let options = f.next().unwrap_or("").to_string();
-            Some(MountEntry { device, mountpoint, fstype, options })
+            Some(MountEntry {
+                device,
+                mountpoint,
+                fstype,
+                options,
+            })
         })
         .collect()
 }
@@ -148,9 +168,15 @@ mod tests {
     fn filter_like_psutil() {
         let mounts = "proc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\n\
 overlay /var/lib/docker/overlay2/x/merged overlay rw 0 0\n/dev/sdb1 /mnt/usb\\040key vfat rw 0 0\ntank/home /home zfs rw 0 0\nnone /x ext4 rw 0 0\n";
-        let fs = "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\n\text4\n\tvfat\nnodev\toverlay\nnodev\tzfs\n";
+        let fs =
+            "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\n\text4\n\tvfat\nnodev\toverlay\nnodev\tzfs\n";
         let set = parse_filesystems(fs);
-        assert!(set.contains("ext4") && set.contains("vfat") && set.contains("zfs") && !set.contains("tmpfs"));
+        assert!(
+            set.contains("ext4")
+                && set.contains("vfat")
+                && set.contains("zfs")
+                && !set.contains("tmpfs")
+        );
         let parts = physical_partitions(&parse_mounts(mounts), &set);
         let mps: Vec<_> = parts.iter().map(|p| p.mountpoint.as_str()).collect();
         assert_eq!(mps, ["/", "/mnt/usb key", "/home"]);

@@ -61,18 +61,28 @@ pub enum Error {
 }
 
 impl Error {
+    #[allow(dead_code)]
     pub(crate) fn read(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Self::Read { path: path.into(), source }
+        Self::Read {
+            path: path.into(),
+            source,
+        }
     }
 
     #[allow(dead_code)]
     pub(crate) fn os(call: impl Into<String>, source: io::Error) -> Self {
-        Self::Os { call: call.into(), source }
+        Self::Os {
+            call: call.into(),
+            source,
+        }
     }
 
     #[allow(dead_code)]
     pub(crate) fn last_os(call: impl Into<String>) -> Self {
-        Self::Os { call: call.into(), source: io::Error::last_os_error() }
+        Self::Os {
+            call: call.into(),
+            source: io::Error::last_os_error(),
+        }
     }
 }
 

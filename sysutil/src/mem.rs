@@ -26,7 +26,9 @@ impl MemoryInfo {
 pub fn parse_meminfo(text: &str) -> Option<MemoryInfo> {
     let (mut total, mut avail, mut free, mut buffers, mut cached) = (None, None, 0u64, 0u64, 0u64);
     for line in text.lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         let v = v.trim();
         let kb: u64 = v.trim_end_matches("kB").trim().parse().unwrap_or(0);
         let bytes = kb.saturating_mul(if v.ends_with("kB") { 1024 } else { 1 });
@@ -40,14 +42,20 @@ pub fn parse_meminfo(text: &str) -> Option<MemoryInfo> {
         }
     }
     let total = total?;
-    let available = avail.unwrap_or_else(|| free.saturating_add(buffers).saturating_add(cached).min(total));
+    let available = avail.unwrap_or_else(|| {
+        free.saturating_add(buffers)
+            .saturating_add(cached)
+            .min(total)
+    });
     Some(MemoryInfo { total, available })
 }
 
 /// The `btime` line of `/proc/stat`: boot time in Unix seconds.
 #[must_use]
 pub fn parse_btime(stat: &str) -> Option<u64> {
-    stat.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -57,15 +65,24 @@ mod tests {
     #[test]
     fn meminfo() {
         let t = "MemTotal:       49368192 kB\nMemFree:        10000000 kB\nMemAvailable:   40000000 kB\nBuffers: 1 kB\n";
-        assert_eq!(parse_meminfo(t), Some(MemoryInfo::new(49_368_192 * 1024, 40_000_000 * 1024)));
+        assert_eq!(
+            parse_meminfo(t),
+            Some(MemoryInfo::new(49_368_192 * 1024, 40_000_000 * 1024))
+        );
         let old = "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 200 kB\n";
-        assert_eq!(parse_meminfo(old), Some(MemoryInfo::new(1_024_000, 350 * 1024)));
+        assert_eq!(
+            parse_meminfo(old),
+            Some(MemoryInfo::new(1_024_000, 350 * 1024))
+        );
         assert_eq!(parse_meminfo("MemFree: 1 kB\n"), None);
     }
 
     #[test]
     fn btime() {
-        assert_eq!(parse_btime("cpu  1 2 3\nbtime 1764000000\nprocesses 5\n"), Some(1_764_000_000));
+        assert_eq!(
+            parse_btime("cpu  1 2 3\nbtime 1764000000\nprocesses 5\n"),
+            Some(1_764_000_000)
+        );
         assert_eq!(parse_btime("cpu 1\n"), None);
     }
 }

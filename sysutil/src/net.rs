@@ -50,7 +50,10 @@ impl NetworkInfo {
     /// A new interface with only its name.
     #[must_use]
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
     }
 
     /// Computes `ipv4`, `ipv6` and `netmask` from `addresses`.
@@ -68,7 +71,7 @@ impl NetworkInfo {
                 IpAddr::V6(v) => Some(v),
                 IpAddr::V4(_) => None,
             })
-            .min_by_key(|v| ipv6_rank(v));
+            .min_by_key(ipv6_rank);
     }
 }
 
@@ -152,7 +155,10 @@ pub fn default_route_v4(text: &str) -> Option<DefaultRoute> {
             let flags = u32::from_str_radix(f[3], 16).ok()?;
             let metric = f[6].parse::<u32>().ok()?;
             let mask = u32::from_str_radix(f[7], 16).ok()?;
-            (dest == 0 && mask == 0 && flags & RTF_UP != 0).then(|| DefaultRoute { iface: f[0].to_string(), metric })
+            (dest == 0 && mask == 0 && flags & RTF_UP != 0).then(|| DefaultRoute {
+                iface: f[0].to_string(),
+                metric,
+            })
         })
         .min_by_key(|r| r.metric)
 }
@@ -172,8 +178,12 @@ pub fn default_route_v6(text: &str) -> Option<DefaultRoute> {
             let plen = u32::from_str_radix(f[1], 16).ok()?;
             let metric = u32::from_str_radix(f[5], 16).ok()?;
             let flags = u32::from_str_radix(f[8], 16).ok()?;
-            (dest_zero && plen == 0 && flags & RTF_UP != 0 && flags & RTF_REJECT == 0)
-                .then(|| DefaultRoute { iface: f[9].to_string(), metric })
+            (dest_zero && plen == 0 && flags & RTF_UP != 0 && flags & RTF_REJECT == 0).then(|| {
+                DefaultRoute {
+                    iface: f[9].to_string(),
+                    metric,
+                }
+            })
         })
         .min_by_key(|r| r.metric)
 }
@@ -182,7 +192,11 @@ pub fn default_route_v6(text: &str) -> Option<DefaultRoute> {
 #[must_use]
 pub fn address_of(ifaces: &[NetworkInfo], iface: &str, v6: bool) -> Option<IpAddr> {
     let i = ifaces.iter().find(|i| i.name == iface)?;
-    if v6 { i.ipv6.map(IpAddr::V6) } else { i.ipv4.map(IpAddr::V4) }
+    if v6 {
+        i.ipv6.map(IpAddr::V6)
+    } else {
+        i.ipv4.map(IpAddr::V4)
+    }
 }
 
 /// The fallback primary address: the first IPv4 of an up, non-loopback interface, else such an
@@ -191,7 +205,11 @@ pub fn address_of(ifaces: &[NetworkInfo], iface: &str, v6: bool) -> Option<IpAdd
 pub fn first_non_loopback(ifaces: &[NetworkInfo]) -> Option<IpAddr> {
     let usable = || ifaces.iter().filter(|i| i.is_up && !i.is_loopback);
     usable()
-        .find_map(|i| i.ipv4.filter(|a| !a.is_loopback() && !a.is_link_local()).map(IpAddr::V4))
+        .find_map(|i| {
+            i.ipv4
+                .filter(|a| !a.is_loopback() && !a.is_link_local())
+                .map(IpAddr::V4)
+        })
         .or_else(|| usable().find_map(|i| i.ipv6.filter(|a| ipv6_rank(a) == 0).map(IpAddr::V6)))
 }
 
@@ -232,7 +250,10 @@ mod tests {
 
     #[test]
     fn mac_format() {
-        assert_eq!(format_mac(&[2, 0xfc, 0, 0, 0, 1]).as_deref(), Some("02:fc:00:00:00:01"));
+        assert_eq!(
+            format_mac(&[2, 0xfc, 0, 0, 0, 1]).as_deref(),
+            Some("02:fc:00:00:00:01")
+        );
         assert_eq!(format_mac(&[]), None);
     }
 
@@ -240,15 +261,28 @@ mod tests {
     fn primary_addresses() {
         let mut i = NetworkInfo::new("eth0");
         i.addresses = vec![
-            Address::new("fe80::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), 64),
+            Address::new(
+                "fe80::1"
+                    .parse()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                64,
+            ),
             Address::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)), 16),
-            Address::new("2001:db8::5".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), 64),
+            Address::new(
+                "2001:db8::5"
+                    .parse()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                64,
+            ),
             Address::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6)), 24),
         ];
         i.finish();
         assert_eq!(i.ipv4, Some(Ipv4Addr::new(10, 0, 0, 5)));
         assert_eq!(i.netmask, Some(Ipv4Addr::new(255, 255, 0, 0)));
-        assert_eq!(i.ipv6.map(|v| v.to_string()).as_deref(), Some("2001:db8::5"));
+        assert_eq!(
+            i.ipv6.map(|v| v.to_string()).as_deref(),
+            Some("2001:db8::5")
+        );
     }
 
     #[test]
@@ -257,11 +291,17 @@ mod tests {
 eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
 wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n\
 eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n";
-        assert_eq!(default_route_v4(v4).map(|r| r.iface).as_deref(), Some("eth0"));
+        assert_eq!(
+            default_route_v4(v4).map(|r| r.iface).as_deref(),
+            Some("eth0")
+        );
         assert_eq!(default_route_v4("Iface\n"), None);
         let v6 = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n\
 00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
-        assert_eq!(default_route_v6(v6).map(|r| r.iface).as_deref(), Some("eth0"));
+        assert_eq!(
+            default_route_v6(v6).map(|r| r.iface).as_deref(),
+            Some("eth0")
+        );
         let only_reject = v6.lines().nth(1).unwrap_or("");
         assert_eq!(default_route_v6(only_reject), None);
     }

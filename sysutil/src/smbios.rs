@@ -115,13 +115,29 @@ mod tests {
         f0[0] = 1; // offset 4: vendor
         f0[1] = 2; // offset 5: version
         f0[15] = 0x10; // offset 19: characteristics extension byte 2
-        t.extend(structure(0, &f0, &["Microsoft Corporation", "Hyper-V UEFI Release v4.1"]));
+        t.extend(structure(
+            0,
+            &f0,
+            &["Microsoft Corporation", "Hyper-V UEFI Release v4.1"],
+        ));
         let mut f1 = vec![0u8; 23];
         f1[0] = 1;
         f1[1] = 2;
         f1[2] = 3;
-        t.extend(structure(1, &f1, &["Microsoft Corporation", "Virtual Machine", "Hyper-V UEFI Release v4.1 "]));
-        t.extend(structure(2, &[1, 2, 3, 0], &["Microsoft Corporation", "Virtual Machine", "7.0"]));
+        t.extend(structure(
+            1,
+            &f1,
+            &[
+                "Microsoft Corporation",
+                "Virtual Machine",
+                "Hyper-V UEFI Release v4.1 ",
+            ],
+        ));
+        t.extend(structure(
+            2,
+            &[1, 2, 3, 0],
+            &["Microsoft Corporation", "Virtual Machine", "7.0"],
+        ));
         t.extend(structure(127, &[], &[]));
         t
     }
@@ -131,7 +147,10 @@ mod tests {
         let id = parse_table(&hyperv_table());
         assert_eq!(id.sys_vendor.as_deref(), Some("Microsoft Corporation"));
         assert_eq!(id.product_name.as_deref(), Some("Virtual Machine"));
-        assert_eq!(id.product_version.as_deref(), Some("Hyper-V UEFI Release v4.1"));
+        assert_eq!(
+            id.product_version.as_deref(),
+            Some("Hyper-V UEFI Release v4.1")
+        );
         assert_eq!(id.board_vendor.as_deref(), Some("Microsoft Corporation"));
         assert_eq!(id.bios_vendor.as_deref(), Some("Microsoft Corporation"));
         assert_eq!(id.vm_bit, Some(true));

@@ -55,8 +55,13 @@ impl Serialize for Virtualization {
 
 /// DMI files read in this order (product name first, to tell KVM from QEMU), relative to
 /// `/sys/class/dmi/id`.
-pub const DMI_FILES: [&str; 5] =
-    ["product_name", "sys_vendor", "board_vendor", "bios_vendor", "product_version"];
+pub const DMI_FILES: [&str; 5] = [
+    "product_name",
+    "sys_vendor",
+    "board_vendor",
+    "bios_vendor",
+    "product_version",
+];
 
 /// DMI value prefixes and the hypervisor each means (systemd `dmi_vendor_table`, in order).
 pub const DMI_VENDORS: &[(&str, &str)] = &[
@@ -80,13 +85,25 @@ pub const DMI_VENDORS: &[(&str, &str)] = &[
 ];
 
 /// Container manager names as `$container` and `/run/systemd/container` spell them.
-pub const CONTAINER_NAMES: &[&str] =
-    &["lxc", "lxc-libvirt", "systemd-nspawn", "docker", "podman", "rkt", "wsl", "proot", "pouch"];
+pub const CONTAINER_NAMES: &[&str] = &[
+    "lxc",
+    "lxc-libvirt",
+    "systemd-nspawn",
+    "docker",
+    "podman",
+    "rkt",
+    "wsl",
+    "proot",
+    "pouch",
+];
 
 /// The hypervisor a single DMI value names (prefix match), if any.
 #[must_use]
 pub fn vm_from_dmi_value(value: &str) -> Option<&'static str> {
-    DMI_VENDORS.iter().find(|(prefix, _)| value.starts_with(prefix)).map(|(_, name)| *name)
+    DMI_VENDORS
+        .iter()
+        .find(|(prefix, _)| value.starts_with(prefix))
+        .map(|(_, name)| *name)
 }
 
 /// The SMBIOS "system is a virtual machine" bit (BIOS characteristics extension byte 2, bit 4)
@@ -164,7 +181,11 @@ fn detect_vm_dmi(s: &VmSignals) -> Option<&'static str> {
                     match p.find(".metal") {
                         Some(i) => {
                             let rest = &p[i + ".metal".len()..];
-                            if rest.is_empty() || rest.starts_with('-') { None } else { Some("amazon") }
+                            if rest.is_empty() || rest.starts_with('-') {
+                                None
+                            } else {
+                                Some("amazon")
+                            }
                         }
                         None => Some("amazon"),
                     }
@@ -181,7 +202,10 @@ fn detect_vm_dmi(s: &VmSignals) -> Option<&'static str> {
 /// Parses the Xen features word (`%lx`: leading hex digits, no `0x`).
 fn parse_hex_prefix(s: &str) -> Option<u64> {
     let s = s.trim_start();
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     let end = s.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(s.len());
     u64::from_str_radix(&s[..end], 16).ok()
 }
@@ -242,10 +266,16 @@ fn detect_vm_device_tree(dt: &DeviceTree) -> Option<&'static str> {
 #[must_use]
 pub fn detect_vm(s: &VmSignals) -> Option<&'static str> {
     let dmi = detect_vm_dmi(s);
-    if matches!(dmi, Some("oracle" | "xen" | "amazon" | "parallels" | "google")) {
+    if matches!(
+        dmi,
+        Some("oracle" | "xen" | "amazon" | "parallels" | "google")
+    ) {
         return dmi;
     }
-    if s.cpuinfo_vendor.as_deref().is_some_and(|v| v.starts_with("User Mode Linux")) {
+    if s.cpuinfo_vendor
+        .as_deref()
+        .is_some_and(|v| v.starts_with("User Mode Linux"))
+    {
         return Some("uml");
     }
     let mut dom0 = false;
@@ -264,9 +294,11 @@ pub fn detect_vm(s: &VmSignals) -> Option<&'static str> {
         None => None,
     };
     let cpuid: Option<&'static str> = match &s.cpuid {
-        Some(Some(name)) => {
-            crate::cpuid::HYPERVISOR_SIGNATURES.iter().map(|(_, n)| *n).chain(["vm-other"]).find(|n| n == name)
-        }
+        Some(Some(name)) => crate::cpuid::HYPERVISOR_SIGNATURES
+            .iter()
+            .map(|(_, n)| *n)
+            .chain(["vm-other"])
+            .find(|n| n == name),
         Some(None) => None,
         None => s.cpuinfo_hypervisor_flag.then_some("vm-other"),
     };
@@ -295,7 +327,10 @@ pub fn detect_vm(s: &VmSignals) -> Option<&'static str> {
         Some(v) => return Some(v),
         None => {}
     }
-    let zvm = s.zvm_control_program.as_deref().map(|t| if t == "z/VM" { "zvm" } else { "kvm" });
+    let zvm = s
+        .zvm_control_program
+        .as_deref()
+        .map(|t| if t == "z/VM" { "zvm" } else { "kvm" });
     finish(zvm, hyperv, other)
 }
 
@@ -343,7 +378,11 @@ fn translate_container(name: &str, s: &ContainerSignals) -> &'static str {
     if name == "oci" {
         return container_files(s).unwrap_or("container-other");
     }
-    CONTAINER_NAMES.iter().find(|n| **n == name).copied().unwrap_or("container-other")
+    CONTAINER_NAMES
+        .iter()
+        .find(|n| **n == name)
+        .copied()
+        .unwrap_or("container-other")
 }
 
 /// The container manager named by cgroup paths of PID 1 (`/proc/1/cgroup` lines like
@@ -354,7 +393,9 @@ fn translate_container(name: &str, s: &ContainerSignals) -> &'static str {
 #[must_use]
 pub fn container_from_cgroup(text: &str) -> Option<&'static str> {
     for line in text.lines() {
-        let Some(path) = line.splitn(3, ':').nth(2) else { continue };
+        let Some(path) = line.splitn(3, ':').nth(2) else {
+            continue;
+        };
         if path.contains("/libpod-") || path.contains("/machine.slice/libpod") {
             return Some("podman");
         }
@@ -382,13 +423,24 @@ pub fn detect_container(s: &ContainerSignals) -> Option<&'static str> {
     if s.proc_vz && !s.proc_bc {
         return Some("openvz");
     }
-    if s.osrelease.as_deref().is_some_and(|o| o.contains("Microsoft") || o.contains("WSL")) {
+    if s.osrelease
+        .as_deref()
+        .is_some_and(|o| o.contains("Microsoft") || o.contains("WSL"))
+    {
         return Some("wsl");
     }
-    if s.tracer_comm.as_deref().is_some_and(|c| c.starts_with("proot")) {
+    if s.tracer_comm
+        .as_deref()
+        .is_some_and(|c| c.starts_with("proot"))
+    {
         return Some("proot");
     }
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     if let Some(m) = nonempty(&s.host_container_manager) {
         return Some(translate_container(&m, s));
     }
@@ -448,7 +500,10 @@ pub fn sysinfo_field(text: &str, key: &str) -> Option<String> {
 /// First line of a file, or first NUL-terminated string (device tree), `None` if unreadable.
 fn first_line(path: &Path) -> Option<String> {
     let bytes = fs::read(path).ok()?;
-    let end = bytes.iter().position(|&b| b == 0 || b == b'\n').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0 || b == b'\n')
+        .unwrap_or(bytes.len());
     Some(String::from_utf8_lossy(&bytes[..end]).into_owned())
 }
 
@@ -462,11 +517,16 @@ fn exists(path: &Path) -> bool {
 ///
 /// Missing files are simply absent signals; nothing here needs root.
 #[must_use]
-pub fn read_vm_signals(root: &Path, cpuid: Option<Option<String>>, cpuinfo: Option<&str>) -> VmSignals {
+pub fn read_vm_signals(
+    root: &Path,
+    cpuid: Option<Option<String>>,
+    cpuinfo: Option<&str>,
+) -> VmSignals {
     let dmi_dir = root.join("sys/class/dmi/id");
     let dmi = DMI_FILES.map(|f| first_line(&dmi_dir.join(f)));
-    let smbios_vm_bit =
-        fs::read(root.join("sys/firmware/dmi/entries/0-0/raw")).ok().and_then(|b| smbios_vm_bit(&b));
+    let smbios_vm_bit = fs::read(root.join("sys/firmware/dmi/entries/0-0/raw"))
+        .ok()
+        .and_then(|b| smbios_vm_bit(&b));
     let owned_cpuinfo;
     let cpuinfo = match cpuinfo {
         Some(c) => Some(c),
@@ -487,13 +547,22 @@ pub fn read_vm_signals(root: &Path, cpuid: Option<Option<String>>, cpuinfo: Opti
                 && exists(&dt.join("hmc-managed?"))
                 && !exists(&dt.join("chosen/qemu,graphic-width"));
             let fw_cfg = fs::read_dir(&dt)
-                .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().contains("fw-cfg")))
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().contains("fw-cfg"))
+                })
                 .unwrap_or(false);
             (powervm, fw_cfg, first_line(&dt.join("compatible")))
         } else {
             (false, false, None)
         };
-        DeviceTree { present: true, hypervisor_compatible, powervm, fw_cfg, compatible }
+        DeviceTree {
+            present: true,
+            hypervisor_compatible,
+            powervm,
+            fw_cfg,
+            compatible,
+        }
     } else {
         DeviceTree::default()
     };
@@ -520,7 +589,9 @@ pub fn cpuinfo_vm_hints(cpuinfo: &str) -> (Option<String>, bool) {
     let mut vendor = None;
     let mut flag = false;
     for line in cpuinfo.lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         match k.trim() {
             "vendor_id" if vendor.is_none() => vendor = Some(v.trim().to_string()),
             "flags" => {
@@ -543,8 +614,9 @@ pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
         .and_then(|s| tracer_pid(&s))
         .and_then(|p| first_line(&proc.join(p.to_string()).join("comm")));
     let own_env_as_pid1 = pid1.then(|| std::env::var("container").ok());
-    let pid1_environ =
-        fs::read(proc.join("1/environ")).ok().and_then(|e| environ_var(&e, "container"));
+    let pid1_environ = fs::read(proc.join("1/environ"))
+        .ok()
+        .and_then(|e| environ_var(&e, "container"));
     ContainerSignals {
         proc_vz: exists(&proc.join("vz")),
         proc_bc: exists(&proc.join("bc")),
@@ -612,7 +684,10 @@ pub const FREEBSD_VM_GUEST: &[(&str, &str)] = &[
 /// The hypervisor for a FreeBSD `kern.vm_guest` value (`none` and unknown values: `None`).
 #[must_use]
 pub fn vm_from_freebsd_vm_guest(value: &str) -> Option<&'static str> {
-    FREEBSD_VM_GUEST.iter().find(|(k, _)| *k == value.trim()).map(|(_, v)| *v)
+    FREEBSD_VM_GUEST
+        .iter()
+        .find(|(k, _)| *k == value.trim())
+        .map(|(_, v)| *v)
 }
 
 #[cfg(test)]
@@ -655,62 +730,144 @@ mod tests {
     fn order_rules() {
         let cpuid = |n: &str| Some(Some(n.to_string()));
         // VirtualBox with KVM paravirtualization: DMI wins.
-        let s = VmSignals { dmi: dmi("VirtualBox", "innotek GmbH"), cpuid: cpuid("kvm"), ..Default::default() };
+        let s = VmSignals {
+            dmi: dmi("VirtualBox", "innotek GmbH"),
+            cpuid: cpuid("kvm"),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("oracle"));
         // QEMU with KVM: CPUID (kvm) beats DMI (qemu).
-        let s = VmSignals { dmi: dmi("Standard PC (Q35 + ICH9, 2009)", "QEMU"), cpuid: cpuid("kvm"), ..Default::default() };
+        let s = VmSignals {
+            dmi: dmi("Standard PC (Q35 + ICH9, 2009)", "QEMU"),
+            cpuid: cpuid("kvm"),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("kvm"));
         // QEMU with Hyper-V enlightenments: "Microsoft Hv" is only a hint, DMI says qemu.
-        let s = VmSignals { dmi: dmi("Standard PC", "QEMU"), cpuid: cpuid("microsoft"), ..Default::default() };
+        let s = VmSignals {
+            dmi: dmi("Standard PC", "QEMU"),
+            cpuid: cpuid("microsoft"),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("qemu"));
         // Real Hyper-V: DMI product_version "Hyper-V ..." or nothing but CPUID.
-        let s = VmSignals { dmi: dmi("Virtual Machine", "Microsoft Corporation"), cpuid: cpuid("microsoft"), ..Default::default() };
+        let s = VmSignals {
+            dmi: dmi("Virtual Machine", "Microsoft Corporation"),
+            cpuid: cpuid("microsoft"),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("microsoft"));
         // Unknown CPUID signature and nothing else: vm-other.
-        let s = VmSignals { cpuid: cpuid("vm-other"), ..Default::default() };
+        let s = VmSignals {
+            cpuid: cpuid("vm-other"),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("vm-other"));
         // No CPUID known: the cpuinfo hypervisor flag is a hint.
-        let s = VmSignals { cpuinfo_hypervisor_flag: true, ..Default::default() };
+        let s = VmSignals {
+            cpuinfo_hypervisor_flag: true,
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("vm-other"));
-        let s = VmSignals { cpuinfo_hypervisor_flag: true, cpuid: Some(None), ..Default::default() };
+        let s = VmSignals {
+            cpuinfo_hypervisor_flag: true,
+            cpuid: Some(None),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), None);
         // Bare metal.
-        assert_eq!(detect_vm(&VmSignals { dmi: dmi("PowerEdge R640", "Dell Inc."), cpuid: Some(None), ..Default::default() }), None);
+        assert_eq!(
+            detect_vm(&VmSignals {
+                dmi: dmi("PowerEdge R640", "Dell Inc."),
+                cpuid: Some(None),
+                ..Default::default()
+            }),
+            None
+        );
         // SMBIOS VM bit with an unknown vendor.
-        let s = VmSignals { dmi: dmi("Foo", "Bar"), smbios_vm_bit: Some(true), ..Default::default() };
+        let s = VmSignals {
+            dmi: dmi("Foo", "Bar"),
+            smbios_vm_bit: Some(true),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("vm-other"));
         // UML.
-        let s = VmSignals { cpuinfo_vendor: Some("User Mode Linux".into()), cpuid: cpuid("kvm"), ..Default::default() };
+        let s = VmSignals {
+            cpuinfo_vendor: Some("User Mode Linux".into()),
+            cpuid: cpuid("kvm"),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&s), Some("uml"));
     }
 
     #[test]
     fn amazon_rules() {
-        let base = VmSignals { dmi: dmi("m5.large", "Amazon EC2"), cpuid: Some(Some("kvm".into())), ..Default::default() };
+        let base = VmSignals {
+            dmi: dmi("m5.large", "Amazon EC2"),
+            cpuid: Some(Some("kvm".into())),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&base), Some("amazon"));
-        let metal = VmSignals { dmi: dmi("m5.metal", "Amazon EC2"), ..base.clone() };
-        assert_eq!(detect_vm(&metal), Some("kvm"), "metal falls through to CPUID");
-        let metal = VmSignals { dmi: dmi("i3.metal", "Amazon EC2"), cpuid: Some(None), ..base.clone() };
+        let metal = VmSignals {
+            dmi: dmi("m5.metal", "Amazon EC2"),
+            ..base.clone()
+        };
+        assert_eq!(
+            detect_vm(&metal),
+            Some("kvm"),
+            "metal falls through to CPUID"
+        );
+        let metal = VmSignals {
+            dmi: dmi("i3.metal", "Amazon EC2"),
+            cpuid: Some(None),
+            ..base.clone()
+        };
         assert_eq!(detect_vm(&metal), None);
-        let metal2 = VmSignals { dmi: dmi("c6i.metal-32xl", "Amazon EC2"), cpuid: Some(None), ..base.clone() };
+        let metal2 = VmSignals {
+            dmi: dmi("c6i.metal-32xl", "Amazon EC2"),
+            cpuid: Some(None),
+            ..base.clone()
+        };
         assert_eq!(detect_vm(&metal2), None);
-        let notmetal = VmSignals { dmi: dmi("x.metalish", "Amazon EC2"), ..base.clone() };
+        let notmetal = VmSignals {
+            dmi: dmi("x.metalish", "Amazon EC2"),
+            ..base.clone()
+        };
         assert_eq!(detect_vm(&notmetal), Some("amazon"));
-        let bit = VmSignals { dmi: dmi("m5.metal", "Amazon EC2"), smbios_vm_bit: Some(true), ..base.clone() };
+        let bit = VmSignals {
+            dmi: dmi("m5.metal", "Amazon EC2"),
+            smbios_vm_bit: Some(true),
+            ..base.clone()
+        };
         assert_eq!(detect_vm(&bit), Some("amazon"));
-        let unset = VmSignals { smbios_vm_bit: Some(false), cpuid: Some(None), ..base };
+        let unset = VmSignals {
+            smbios_vm_bit: Some(false),
+            cpuid: Some(None),
+            ..base
+        };
         assert_eq!(detect_vm(&unset), None);
     }
 
     #[test]
     fn xen_rules() {
-        let domu = VmSignals { proc_xen: true, ..Default::default() };
+        let domu = VmSignals {
+            proc_xen: true,
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&domu), Some("xen"));
         // dom0 on bare metal (features bit 11 set) is no VM.
-        let dom0 = VmSignals { proc_xen: true, xen_features: Some("00000801".into()), cpuid: Some(None), ..Default::default() };
+        let dom0 = VmSignals {
+            proc_xen: true,
+            xen_features: Some("00000801".into()),
+            cpuid: Some(None),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&dom0), None);
         // dom0 nested in KVM reports kvm.
-        let nested = VmSignals { cpuid: Some(Some("kvm".into())), ..dom0.clone() };
+        let nested = VmSignals {
+            cpuid: Some(Some("kvm".into())),
+            ..dom0.clone()
+        };
         assert_eq!(detect_vm(&nested), Some("kvm"));
         // dom0 by capabilities.
         assert!(xen_is_dom0(None, Some("control_d")));
@@ -718,67 +875,225 @@ mod tests {
         assert!(!xen_is_dom0(Some("0000"), Some("control_d")));
         assert!(!xen_is_dom0(None, None));
         // Xen HVM that cloaks as Hyper-V: DMI Xen wins.
-        let hvm = VmSignals { dmi: dmi("HVM domU", "Xen"), cpuid: Some(Some("microsoft".into())), ..Default::default() };
+        let hvm = VmSignals {
+            dmi: dmi("HVM domU", "Xen"),
+            cpuid: Some(Some("microsoft".into())),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&hvm), Some("xen"));
-        let sys = VmSignals { hypervisor_type: Some("xen".into()), cpuid: Some(None), ..Default::default() };
+        let sys = VmSignals {
+            hypervisor_type: Some("xen".into()),
+            cpuid: Some(None),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&sys), Some("xen"));
-        let other = VmSignals { hypervisor_type: Some("s390".into()), ..Default::default() };
+        let other = VmSignals {
+            hypervisor_type: Some("s390".into()),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&other), Some("vm-other"));
     }
 
     #[test]
     fn device_tree_and_zvm() {
-        let dt = |d: DeviceTree| VmSignals { device_tree: d, ..Default::default() };
-        let p = DeviceTree { present: true, ..Default::default() };
-        assert_eq!(detect_vm(&dt(DeviceTree { hypervisor_compatible: Some("linux,kvm".into()), ..p.clone() })), Some("kvm"));
-        assert_eq!(detect_vm(&dt(DeviceTree { hypervisor_compatible: Some("xen,xen-4.1".into()), ..p.clone() })), Some("xen"));
-        assert_eq!(detect_vm(&dt(DeviceTree { hypervisor_compatible: Some("foo".into()), ..p.clone() })), Some("vm-other"));
-        assert_eq!(detect_vm(&dt(DeviceTree { powervm: true, ..p.clone() })), Some("powervm"));
-        assert_eq!(detect_vm(&dt(DeviceTree { fw_cfg: true, ..p.clone() })), Some("qemu"));
-        assert_eq!(detect_vm(&dt(DeviceTree { compatible: Some("qemu,pseries".into()), ..p.clone() })), Some("qemu"));
+        let dt = |d: DeviceTree| VmSignals {
+            device_tree: d,
+            ..Default::default()
+        };
+        let p = DeviceTree {
+            present: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            detect_vm(&dt(DeviceTree {
+                hypervisor_compatible: Some("linux,kvm".into()),
+                ..p.clone()
+            })),
+            Some("kvm")
+        );
+        assert_eq!(
+            detect_vm(&dt(DeviceTree {
+                hypervisor_compatible: Some("xen,xen-4.1".into()),
+                ..p.clone()
+            })),
+            Some("xen")
+        );
+        assert_eq!(
+            detect_vm(&dt(DeviceTree {
+                hypervisor_compatible: Some("foo".into()),
+                ..p.clone()
+            })),
+            Some("vm-other")
+        );
+        assert_eq!(
+            detect_vm(&dt(DeviceTree {
+                powervm: true,
+                ..p.clone()
+            })),
+            Some("powervm")
+        );
+        assert_eq!(
+            detect_vm(&dt(DeviceTree {
+                fw_cfg: true,
+                ..p.clone()
+            })),
+            Some("qemu")
+        );
+        assert_eq!(
+            detect_vm(&dt(DeviceTree {
+                compatible: Some("qemu,pseries".into()),
+                ..p.clone()
+            })),
+            Some("qemu")
+        );
         assert_eq!(detect_vm(&dt(p)), None);
-        let z = VmSignals { zvm_control_program: Some("z/VM".into()), ..Default::default() };
+        let z = VmSignals {
+            zvm_control_program: Some("z/VM".into()),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&z), Some("zvm"));
-        let k = VmSignals { zvm_control_program: Some("KVM/Linux".into()), ..Default::default() };
+        let k = VmSignals {
+            zvm_control_program: Some("KVM/Linux".into()),
+            ..Default::default()
+        };
         assert_eq!(detect_vm(&k), Some("kvm"));
-        assert_eq!(sysinfo_field("VM00 Name:      LINUX01\nVM00 Control Program: z/VM    7.1.0\n", "VM00 Control Program").as_deref(), Some("z/VM"));
+        assert_eq!(
+            sysinfo_field(
+                "VM00 Name:      LINUX01\nVM00 Control Program: z/VM    7.1.0\n",
+                "VM00 Control Program"
+            )
+            .as_deref(),
+            Some("z/VM")
+        );
     }
 
     #[test]
     fn container_order() {
         let c = ContainerSignals::default;
         assert_eq!(detect_container(&c()), None);
-        assert_eq!(detect_container(&ContainerSignals { proc_vz: true, ..c() }), Some("openvz"));
-        assert_eq!(detect_container(&ContainerSignals { proc_vz: true, proc_bc: true, ..c() }), None);
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                proc_vz: true,
+                ..c()
+            }),
+            Some("openvz")
+        );
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                proc_vz: true,
+                proc_bc: true,
+                ..c()
+            }),
+            None
+        );
         let wsl2 = Some("5.15.153.1-microsoft-standard-WSL2".to_string());
-        assert_eq!(detect_container(&ContainerSignals { osrelease: wsl2, dockerenv: true, ..c() }), Some("wsl"));
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                osrelease: wsl2,
+                dockerenv: true,
+                ..c()
+            }),
+            Some("wsl")
+        );
         let wsl1 = Some("4.4.0-19041-Microsoft".to_string());
-        assert_eq!(detect_container(&ContainerSignals { osrelease: wsl1, ..c() }), Some("wsl"));
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                osrelease: wsl1,
+                ..c()
+            }),
+            Some("wsl")
+        );
         let azure = Some("6.8.0-1015-azure".to_string());
-        assert_eq!(detect_container(&ContainerSignals { osrelease: azure, ..c() }), None);
-        assert_eq!(detect_container(&ContainerSignals { tracer_comm: Some("proot".into()), ..c() }), Some("proot"));
-        assert_eq!(detect_container(&ContainerSignals { tracer_comm: Some("gdb".into()), ..c() }), None);
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                osrelease: azure,
+                ..c()
+            }),
+            None
+        );
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                tracer_comm: Some("proot".into()),
+                ..c()
+            }),
+            Some("proot")
+        );
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                tracer_comm: Some("gdb".into()),
+                ..c()
+            }),
+            None
+        );
         // /run/systemd/container beats the files; unknown names are container-other.
-        let s = ContainerSignals { run_systemd_container: Some("systemd-nspawn".into()), dockerenv: true, ..c() };
+        let s = ContainerSignals {
+            run_systemd_container: Some("systemd-nspawn".into()),
+            dockerenv: true,
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("systemd-nspawn"));
-        let s = ContainerSignals { pid1_environ: Some("lxc".into()), ..c() };
+        let s = ContainerSignals {
+            pid1_environ: Some("lxc".into()),
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("lxc"));
-        let s = ContainerSignals { pid1_environ: Some("frobnicator".into()), ..c() };
+        let s = ContainerSignals {
+            pid1_environ: Some("frobnicator".into()),
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("container-other"));
-        let s = ContainerSignals { pid1_environ: Some("oci".into()), containerenv: true, ..c() };
+        let s = ContainerSignals {
+            pid1_environ: Some("oci".into()),
+            containerenv: true,
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("podman"));
-        let s = ContainerSignals { pid1_environ: Some("oci".into()), ..c() };
+        let s = ContainerSignals {
+            pid1_environ: Some("oci".into()),
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("container-other"));
         // podman's file comes before docker's.
-        assert_eq!(detect_container(&ContainerSignals { containerenv: true, dockerenv: true, ..c() }), Some("podman"));
-        assert_eq!(detect_container(&ContainerSignals { dockerenv: true, ..c() }), Some("docker"));
-        assert_eq!(detect_container(&ContainerSignals { cgroupns: true, ..c() }), Some("container-other"));
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                containerenv: true,
+                dockerenv: true,
+                ..c()
+            }),
+            Some("podman")
+        );
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                dockerenv: true,
+                ..c()
+            }),
+            Some("docker")
+        );
+        assert_eq!(
+            detect_container(&ContainerSignals {
+                cgroupns: true,
+                ..c()
+            }),
+            Some("container-other")
+        );
         // As PID 1, our own $container decides; empty means none.
-        let s = ContainerSignals { own_env_as_pid1: Some(Some(String::new())), dockerenv: true, ..c() };
+        let s = ContainerSignals {
+            own_env_as_pid1: Some(Some(String::new())),
+            dockerenv: true,
+            ..c()
+        };
         assert_eq!(detect_container(&s), None);
-        let s = ContainerSignals { own_env_as_pid1: Some(None), run_systemd_container: Some("lxc".into()), dockerenv: true, ..c() };
+        let s = ContainerSignals {
+            own_env_as_pid1: Some(None),
+            run_systemd_container: Some("lxc".into()),
+            dockerenv: true,
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("docker"));
-        let s = ContainerSignals { host_container_manager: Some("podman".into()), ..c() };
+        let s = ContainerSignals {
+            host_container_manager: Some("podman".into()),
+            ..c()
+        };
         assert_eq!(detect_container(&s), Some("podman"));
     }
 
@@ -802,7 +1117,10 @@ mod tests {
 
     #[test]
     fn small_parsers() {
-        assert_eq!(environ_var(b"PATH=/bin\0container=podman\0HOME=/\0", "container").as_deref(), Some("podman"));
+        assert_eq!(
+            environ_var(b"PATH=/bin\0container=podman\0HOME=/\0", "container").as_deref(),
+            Some("podman")
+        );
         assert_eq!(environ_var(b"PATH=/bin\0", "container"), None);
         assert_eq!(tracer_pid("Name:\tbash\nTracerPid:\t0\n"), None);
         assert_eq!(tracer_pid("Name:\tbash\nTracerPid:\t4242\n"), Some(4242));
@@ -822,8 +1140,14 @@ mod tests {
     fn serializes_like_the_issue() {
         let v = Virtualization::new(Some("kvm".into()), Some("docker".into()));
         let json = serde_json::to_string(&v).unwrap_or_default();
-        assert_eq!(json, r#"{"is_vm":true,"hypervisor":"kvm","container":"docker"}"#);
+        assert_eq!(
+            json,
+            r#"{"is_vm":true,"hypervisor":"kvm","container":"docker"}"#
+        );
         let none = serde_json::to_string(&Virtualization::default()).unwrap_or_default();
-        assert_eq!(none, r#"{"is_vm":false,"hypervisor":null,"container":null}"#);
+        assert_eq!(
+            none,
+            r#"{"is_vm":false,"hypervisor":null,"container":null}"#
+        );
     }
 }

@@ -27,7 +27,9 @@ fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
     let mut list = unix::interfaces(true)?;
     let sys = root.join("sys/class/net");
     for i in &mut list {
-        i.mtu = fs::read_to_string(sys.join(&i.name).join("mtu")).ok().and_then(|m| m.trim().parse().ok());
+        i.mtu = fs::read_to_string(sys.join(&i.name).join("mtu"))
+            .ok()
+            .and_then(|m| m.trim().parse().ok());
         i.finish();
     }
     Ok(list)
@@ -35,12 +37,19 @@ fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
 
 pub(crate) fn default_route_address(ifaces: &[NetworkInfo]) -> Option<IpAddr> {
     let root = Path::new(ROOT);
-    if let Some(r) = read(root, "proc/net/route").ok().as_deref().and_then(net::default_route_v4) {
+    if let Some(r) = read(root, "proc/net/route")
+        .ok()
+        .as_deref()
+        .and_then(net::default_route_v4)
+    {
         if let Some(a) = net::address_of(ifaces, &r.iface, false) {
             return Some(a);
         }
     }
-    let r = read(root, "proc/net/ipv6_route").ok().as_deref().and_then(net::default_route_v6)?;
+    let r = read(root, "proc/net/ipv6_route")
+        .ok()
+        .as_deref()
+        .and_then(net::default_route_v6)?;
     net::address_of(ifaces, &r.iface, true)
 }
 
@@ -82,12 +91,18 @@ fn cpu_from(root: &Path, cpuinfo: &str) -> CpuInfo {
         c.physical = physical_from_sysfs(root, c.logical);
     }
     let freq = root.join("sys/devices/system/cpu/cpu0/cpufreq");
-    if let Some(max) = fs::read_to_string(freq.join("cpuinfo_max_freq")).ok().as_deref().and_then(cpu::khz_to_mhz) {
+    if let Some(max) = fs::read_to_string(freq.join("cpuinfo_max_freq"))
+        .ok()
+        .as_deref()
+        .and_then(cpu::khz_to_mhz)
+    {
         c.frequency_mhz.max = Some(max);
     }
     if c.frequency_mhz.current.is_none() {
-        c.frequency_mhz.current =
-            fs::read_to_string(freq.join("scaling_cur_freq")).ok().as_deref().and_then(cpu::khz_to_mhz);
+        c.frequency_mhz.current = fs::read_to_string(freq.join("scaling_cur_freq"))
+            .ok()
+            .as_deref()
+            .and_then(cpu::khz_to_mhz);
     }
     c.arch = unix::machine();
     c
@@ -110,8 +125,10 @@ fn physical_from_sysfs(root: &Path, logical: usize) -> Option<usize> {
 
 pub(crate) fn memory_info() -> Result<MemoryInfo> {
     let root = Path::new(ROOT);
-    mem::parse_meminfo(&read(root, "proc/meminfo")?)
-        .ok_or_else(|| Error::Missing { path: root.join("proc/meminfo"), field: "MemTotal" })
+    mem::parse_meminfo(&read(root, "proc/meminfo")?).ok_or_else(|| Error::Missing {
+        path: root.join("proc/meminfo"),
+        field: "MemTotal",
+    })
 }
 
 pub(crate) fn hostname() -> Result<String> {
@@ -120,8 +137,10 @@ pub(crate) fn hostname() -> Result<String> {
 
 pub(crate) fn boot_time() -> Result<u64> {
     let root = Path::new(ROOT);
-    mem::parse_btime(&read(root, "proc/stat")?)
-        .ok_or_else(|| Error::Missing { path: root.join("proc/stat"), field: "btime" })
+    mem::parse_btime(&read(root, "proc/stat")?).ok_or_else(|| Error::Missing {
+        path: root.join("proc/stat"),
+        field: "btime",
+    })
 }
 
 fn cpuid_hint() -> Option<Option<String>> {
@@ -135,7 +154,11 @@ pub(crate) fn virtualization() -> Virtualization {
 pub(crate) fn cpu_and_virtualization() -> (Result<CpuInfo>, Virtualization) {
     let root = Path::new(ROOT);
     let text = read(root, "proc/cpuinfo");
-    let vm = virt::detect_vm(&virt::read_vm_signals(root, cpuid_hint(), text.as_deref().ok()));
+    let vm = virt::detect_vm(&virt::read_vm_signals(
+        root,
+        cpuid_hint(),
+        text.as_deref().ok(),
+    ));
     let pid1 = std::process::id() == 1;
     let container = virt::detect_container(&virt::read_container_signals(root, pid1));
     let v = Virtualization::new(vm.map(str::to_string), container.map(str::to_string));

@@ -26,7 +26,17 @@ pub(crate) mod windows;
 #[cfg(windows)]
 pub(crate) use windows as imp;
 
-#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd", windows)))]
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd",
+    windows
+)))]
 pub(crate) mod unsupported;
-#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd", windows)))]
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd",
+    windows
+)))]
 pub(crate) use unsupported as imp;

@@ -26,7 +26,9 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
             continue;
         }
         // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let mut name = unsafe { CStr::from_ptr(ifa.ifa_name) }.to_string_lossy().into_owned();
+        let mut name = unsafe { CStr::from_ptr(ifa.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
         if merge_aliases {
             if let Some((base, _)) = name.split_once(':') {
                 if out.iter().any(|i| i.name == base) {
@@ -80,7 +82,9 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
                     let m = unsafe { &*(ifa.ifa_netmask as *const libc::sockaddr_in6) };
                     netmask_to_prefix(&m.sin6_addr.s6_addr)
                 };
-                entry.addresses.push(Address::new(IpAddr::V6(Ipv6Addr::from(bytes)), prefix));
+                entry
+                    .addresses
+                    .push(Address::new(IpAddr::V6(Ipv6Addr::from(bytes)), prefix));
             }
             #[cfg(target_os = "linux")]
             libc::AF_PACKET => {
@@ -94,12 +98,21 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
                 let sdl = ifa.ifa_addr as *const libc::sockaddr_dl;
                 // SAFETY: family AF_LINK means sockaddr_dl; its sdl_data holds the name (nlen
                 // bytes) then the address (alen bytes), within sdl_len.
-                let (nlen, alen, total) =
-                    unsafe { (usize::from((*sdl).sdl_nlen), usize::from((*sdl).sdl_alen), usize::from((*sdl).sdl_len)) };
+                let (nlen, alen, total) = unsafe {
+                    (
+                        usize::from((*sdl).sdl_nlen),
+                        usize::from((*sdl).sdl_alen),
+                        usize::from((*sdl).sdl_len),
+                    )
+                };
                 let data_off = std::mem::offset_of!(libc::sockaddr_dl, sdl_data);
-                if alen > 0 && data_off + nlen + alen <= total.max(std::mem::size_of::<libc::sockaddr_dl>()) {
+                if alen > 0
+                    && data_off + nlen + alen <= total.max(std::mem::size_of::<libc::sockaddr_dl>())
+                {
                     // SAFETY: bounds checked against sdl_len just above.
-                    let mac = unsafe { std::slice::from_raw_parts((sdl as *const u8).add(data_off + nlen), alen) };
+                    let mac = unsafe {
+                        std::slice::from_raw_parts((sdl as *const u8).add(data_off + nlen), alen)
+                    };
                     entry.mac = format_mac(mac);
                 }
                 if !ifa.ifa_data.is_null() {
@@ -117,6 +130,7 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
 }
 
 /// (total, free for unprivileged users) bytes of the file system holding `path`.
+#[cfg(target_os = "linux")]
 #[allow(clippy::unnecessary_cast)]
 pub(crate) fn statvfs(path: &str) -> io::Result<(u64, u64)> {
     let c = CString::new(path).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -126,8 +140,16 @@ pub(crate) fn statvfs(path: &str) -> io::Result<(u64, u64)> {
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let frsize = if st.f_frsize as u64 == 0 { st.f_bsize as u64 } else { st.f_frsize as u64 };
-    Ok(crate::disk::sizes(st.f_blocks as u64, st.f_bavail as u64, frsize))
+    let frsize = if st.f_frsize as u64 == 0 {
+        st.f_bsize as u64
+    } else {
+        st.f_frsize as u64
+    };
+    Ok(crate::disk::sizes(
+        st.f_blocks as u64,
+        st.f_bavail as u64,
+        frsize,
+    ))
 }
 
 /// `gethostname`.
@@ -150,7 +172,9 @@ pub(crate) fn machine() -> String {
         return std::env::consts::ARCH.to_string();
     }
     // SAFETY: machine is NUL-terminated by uname (and zeroed before).
-    unsafe { CStr::from_ptr(u.machine.as_ptr()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(u.machine.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Logical CPUs online.
@@ -163,15 +187,34 @@ pub(crate) fn online_cpus() -> usize {
 /// Raw `sysctlbyname` bytes.
 #[cfg(any(target_os = "macos", target_os = "freebsd"))]
 pub(crate) fn sysctl_raw(name: &str) -> Result<Vec<u8>> {
-    let c = CString::new(name).map_err(|_| Error::os(format!("sysctl {name}"), io::ErrorKind::InvalidInput.into()))?;
+    let c = CString::new(name)
+        .map_err(|_| Error::os(format!("sysctl {name}"), io::ErrorKind::InvalidInput.into()))?;
     let mut len: libc::size_t = 0;
     // SAFETY: a null old pointer asks for the size only.
-    if unsafe { libc::sysctlbyname(c.as_ptr(), std::ptr::null_mut(), &mut len, std::ptr::null_mut(), 0) } != 0 {
+    if unsafe {
+        libc::sysctlbyname(
+            c.as_ptr(),
+            std::ptr::null_mut(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    } != 0
+    {
         return Err(Error::last_os(format!("sysctl {name}")));
     }
     let mut buf = vec![0u8; len];
     // SAFETY: buf has `len` writable bytes.
-    if unsafe { libc::sysctlbyname(c.as_ptr(), buf.as_mut_ptr().cast(), &mut len, std::ptr::null_mut(), 0) } != 0 {
+    if unsafe {
+        libc::sysctlbyname(
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    } != 0
+    {
         return Err(Error::last_os(format!("sysctl {name}")));
     }
     buf.truncate(len);
@@ -191,9 +234,14 @@ pub(crate) fn sysctl_string(name: &str) -> Result<String> {
 pub(crate) fn sysctl_u64(name: &str) -> Result<u64> {
     let b = sysctl_raw(name)?;
     match b.len() {
-        8 => Ok(u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+        8 => Ok(u64::from_ne_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ])),
         4 => Ok(u64::from(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))),
-        n => Err(Error::os(format!("sysctl {name}"), io::Error::new(io::ErrorKind::InvalidData, format!("{n} bytes")))),
+        n => Err(Error::os(
+            format!("sysctl {name}"),
+            io::Error::new(io::ErrorKind::InvalidData, format!("{n} bytes")),
+        )),
     }
 }
 
@@ -202,7 +250,10 @@ pub(crate) fn sysctl_u64(name: &str) -> Result<u64> {
 pub(crate) fn boot_time() -> Result<u64> {
     let b = sysctl_raw("kern.boottime")?;
     if b.len() < 8 {
-        return Err(Error::os("sysctl kern.boottime", io::ErrorKind::InvalidData.into()));
+        return Err(Error::os(
+            "sysctl kern.boottime",
+            io::ErrorKind::InvalidData.into(),
+        ));
     }
     // tv_sec is the first field: 8 bytes on every 64-bit target, 4 on i386 FreeBSD.
     let secs = if std::mem::size_of::<libc::time_t>() == 8 {
@@ -210,7 +261,8 @@ pub(crate) fn boot_time() -> Result<u64> {
     } else {
         i64::from(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
     };
-    u64::try_from(secs).map_err(|_| Error::os("sysctl kern.boottime", io::ErrorKind::InvalidData.into()))
+    u64::try_from(secs)
+        .map_err(|_| Error::os("sysctl kern.boottime", io::ErrorKind::InvalidData.into()))
 }
 
 /// Mounted file systems from `getmntinfo(MNT_NOWAIT)`: psutil's `all=False` keeps those whose
@@ -228,7 +280,9 @@ pub(crate) fn mounted() -> Result<Vec<crate::DiskPartition>> {
     let all = unsafe { std::slice::from_raw_parts(buf, n as usize) };
     let cstr = |s: &[libc::c_char]| {
         // SAFETY: the statfs name fields are NUL-terminated arrays.
-        unsafe { CStr::from_ptr(s.as_ptr()) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(s.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
     };
     let mut out = Vec::new();
     for fs in all {
@@ -236,10 +290,14 @@ pub(crate) fn mounted() -> Result<Vec<crate::DiskPartition>> {
         if !device.starts_with('/') || !std::path::Path::new(&device).exists() {
             continue;
         }
-        let (total, free) =
-            crate::disk::sizes(fs.f_blocks as u64, fs.f_bavail.max(0) as u64, fs.f_bsize as u64);
+        let (total, free) = crate::disk::sizes(
+            fs.f_blocks as u64,
+            fs.f_bavail.max(0) as u64,
+            fs.f_bsize as u64,
+        );
         out.push(
-            crate::DiskPartition::new(device, cstr(&fs.f_mntonname), cstr(&fs.f_fstypename)).with_sizes(total, free),
+            crate::DiskPartition::new(device, cstr(&fs.f_mntonname), cstr(&fs.f_fstypename))
+                .with_sizes(total, free),
         );
     }
     Ok(out)

@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use crate::{CpuInfo, DiskPartition, Error, MemoryInfo, NetworkInfo, Result, Virtualization};
 
 pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
-    Err(Error::Unsupported { what: "network_info" })
+    Err(Error::Unsupported {
+        what: "network_info",
+    })
 }
 
 pub(crate) fn default_route_address(_ifaces: &[NetworkInfo]) -> Option<IpAddr> {
@@ -27,7 +29,9 @@ pub(crate) fn cpu_info() -> Result<CpuInfo> {
 }
 
 pub(crate) fn memory_info() -> Result<MemoryInfo> {
-    Err(Error::Unsupported { what: "memory_info" })
+    Err(Error::Unsupported {
+        what: "memory_info",
+    })
 }
 
 pub(crate) fn hostname() -> Result<String> {
