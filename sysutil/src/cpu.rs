@@ -192,6 +192,12 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
                     cores.insert((p.clone(), v.to_string()));
                 }
             }
+            "cpu MHz" | "clock" | "cpu MHz dynamic" if info.frequency_mhz.current.is_none() => {
+                info.frequency_mhz.current = parse_mhz(v);
+            }
+            "cpu MHz static" if info.frequency_mhz.max.is_none() => {
+                info.frequency_mhz.max = parse_mhz(v);
+            }
             _ if !first_block => {}
             "vendor_id" | "vendor" => info.vendor_id = v.to_string(),
             "model name" | "cpu model" => {
@@ -217,10 +223,6 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
                     info.cache_size_kb = info.cache_size_kb.map(|k| k * 1024);
                 }
             }
-            "cpu MHz" | "clock" | "cpu MHz dynamic" if info.frequency_mhz.current.is_none() => {
-                info.frequency_mhz.current = parse_mhz(v);
-            }
-            "cpu MHz static" => info.frequency_mhz.max = parse_mhz(v),
             "CPU implementer" => implementer = parse_num(v),
             "CPU architecture" => info.family = v.split_whitespace().next().and_then(parse_num),
             "CPU part" => part = parse_num(v),
