@@ -298,7 +298,7 @@ const CASES: &[Case] = &[
         "opensuse",
         "15.5",
         None,
-        SUSE,
+        &["suse", "opensuse"],
     ),
     c(
         "opensuse-tumbleweed",

@@ -596,6 +596,9 @@ fn parse_release(name: &str, text: &str) -> Option<Release> {
             "system" | "base" => slug(&line.name),
             other => other.to_string(),
         });
+    if id.is_empty() {
+        return None;
+    }
     Some(Release {
         line,
         id,
@@ -801,7 +804,10 @@ pub fn identify(files: &ReleaseFiles) -> Distribution {
     let os_id = os_get("ID").map(normalize_os_id).or_else(|| {
         os_get("NAME").map(|n| table::id_by_name(n).map_or_else(|| slug(n), str::to_string))
     });
-    let lsb_id = lsb_get("DISTRIB_ID").map(normalize_lsb_id);
+    let os_id = os_id.filter(|id| !id.is_empty());
+    let lsb_id = lsb_get("DISTRIB_ID")
+        .map(normalize_lsb_id)
+        .filter(|id| !id.is_empty());
     let rel_id = rel.as_ref().map(|r| r.id.clone());
 
     let base = match (&os_id, &lsb_id, &rel_id) {
@@ -878,8 +884,9 @@ pub fn identify(files: &ReleaseFiles) -> Distribution {
             dedup_push(&mut like, l, &id);
         }
     } else if let Some(l) = os_get("ID_LIKE").filter(|_| os_valid) {
+        // As given, even when it names the normalised id itself (openSUSE Leap: "suse opensuse").
         for l in l.split_whitespace() {
-            dedup_push(&mut like, l, &id);
+            dedup_push(&mut like, l, "");
         }
     }
     if like.is_empty()
