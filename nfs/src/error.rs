@@ -89,6 +89,37 @@ pub enum Error {
     /// Several independent failures, e.g. from parallel workers; each keeps its path.
     #[error("{} errors, the first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Many(Vec<Error>),
+    /// An archive entry that would land outside the destination, or of a kind never
+    /// extracted (device node, FIFO): the whole archive is refused.
+    #[error("refusing entry {entry:?} of {}: {reason}", archive.display())]
+    UnsafeEntry {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name as stored (non-UTF-8 bytes shown as U+FFFD).
+        entry: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// Extraction stopped at a limit against decompression bombs.
+    #[error("{} exceeds the {what} limit of {limit} at entry {entry:?}", archive.display())]
+    ArchiveLimit {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry being extracted when the limit was reached.
+        entry: String,
+        /// Which limit: `"total size"`, `"compression ratio"` or `"entry count"`.
+        what: &'static str,
+        /// The limit's value.
+        limit: u64,
+    },
+    /// The archive is damaged, truncated, or in a format this crate does not read.
+    #[error("cannot read archive {}: {reason}", archive.display())]
+    BadArchive {
+        /// The archive.
+        archive: PathBuf,
+        /// What is wrong, naming the entry when there is one.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -113,6 +144,9 @@ impl Error {
             | Error::Escape { path, .. }
             | Error::Refused { path, .. } => Some(path),
             Error::IntoItself { dst, .. } => Some(dst),
+            Error::UnsafeEntry { archive, .. }
+            | Error::ArchiveLimit { archive, .. }
+            | Error::BadArchive { archive, .. } => Some(archive),
             Error::Many(v) => v.first().and_then(Error::path),
             _ => None,
         }
