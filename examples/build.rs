@@ -1233,8 +1233,9 @@ fn execute_plan(plan: &Plan, file: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn nfs_filters<O: nfs::FilterOptions>(opts: O, f: &Filters) -> O {
-    opts.filter_files(f.filter_files.iter().cloned())
+fn nfs_filters(f: &Filters) -> nfs::Filters {
+    nfs::Filters::new()
+        .filter_files(f.filter_files.iter().cloned())
         .filter_dirs(f.filter_dirs.iter().cloned())
         .exclude_files(f.exclude_files.iter().cloned())
         .exclude_dirs(f.exclude_dirs.iter().cloned())
@@ -1249,18 +1250,18 @@ fn execute(cmd: &Cmd) -> Result<String, String> {
             Ok(path.display().to_string())
         }
         Cmd::Copy { src, dst, filters } => {
-            let opts = nfs_filters(nfs::CopyOptions::new(), filters);
+            let opts = nfs::CopyOptions::new().filters(nfs_filters(filters));
             let r = nfs::copy_with(src, dst, &opts).map_err(e)?;
             Ok(format!("{} files, {} bytes", r.files, r.bytes))
         }
         Cmd::Remove { path, filters } => {
-            let opts = nfs_filters(nfs::RemoveOptions::new(), filters);
+            let opts = nfs::RemoveOptions::new().filters(nfs_filters(filters));
             let r = nfs::remove_with(path, &opts).map_err(e)?;
             Ok(format!("{} files, {} dirs", r.files, r.dirs))
         }
         Cmd::Rename { src, dst } => {
             nfs::rename(src, dst).map_err(e)?;
-            Ok(dst.display().to_string())
+            Ok(format!("-> {}", dst.display()))
         }
         Cmd::Touch { path } => {
             nfs::touch(path).map_err(e)?;
@@ -1278,17 +1279,17 @@ fn execute(cmd: &Cmd) -> Result<String, String> {
             let format = archive_format(&name).ok_or("unknown archive format")?;
             let dir = archive.parent().unwrap_or(Path::new("."));
             let stem = strip_archive_ext(&name);
-            let opts = nfs_filters(
-                nfs::CompressOptions::new().name(stem).format(format),
-                filters,
-            );
+            let opts = nfs::CompressOptions::new()
+                .name(stem)
+                .format(format)
+                .filters(nfs_filters(filters));
             let out = nfs::compress(src, dir, &opts).map_err(e)?;
             let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
             Ok(format!("{} ({size} bytes)", out.display()))
         }
         Cmd::Uncompress { archive, dst } => {
-            nfs::uncompress(archive, dst, &nfs::UncompressOptions::new()).map_err(e)?;
-            Ok(dst.display().to_string())
+            let r = nfs::uncompress(archive, dst, &nfs::UncompressOptions::new()).map_err(e)?;
+            Ok(format!("{} files into {}", r.files, dst.display()))
         }
         Cmd::SupportPlat {
             platforms,
