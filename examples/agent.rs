@@ -154,19 +154,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     println!("agent: commands: status, facts, pack, reload, quit (or Ctrl-C)");
-    #[cfg(unix)]
-    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
-    let usr1_recv = async {
-        #[cfg(unix)]
-        {
-            usr1.recv().await
-        }
-        #[cfg(not(unix))]
-        {
-            std::future::pending::<Option<()>>().await
-        }
-    };
-    tokio::pin!(usr1_recv);
+    let mut usr1 = PackSignal::new()?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     loop {
@@ -188,11 +176,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 Some("") => {}
                 Some(other) => println!("agent: unknown command {other:?}"),
             },
-            _ = &mut usr1_recv => {
+            _ = usr1.recv() => {
                 if let Err(e) = pack_logs(&args.logs, &args.packages).await {
                     println!("agent: pack failed: {e:#}");
                 }
-                usr1_recv.set(async { std::future::pending::<Option<()>>().await });
             }
             ev = events.recv() => {
                 if let Ok(Event::State { watcher, state }) = ev {
@@ -206,6 +193,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
     supervisor.shutdown().await?;
     println!("agent: stopped");
     Ok(())
+}
+
+/// `SIGUSR1` asks for a pack on Unix; elsewhere only the `pack` command does.
+struct PackSignal {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl PackSignal {
+    fn new() -> std::io::Result<Self> {
+        Ok(PackSignal {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.signal.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    }
 }
 
 fn any_log_written(logs: &Path) -> bool {

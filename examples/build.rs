@@ -755,25 +755,25 @@ fn substitute(
     while let Some(pos) = rest.find(['{', '}']) {
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             out.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
             out.push('}');
-            rest = &tail[2..];
-        } else if tail.starts_with('{') {
-            match tail[1..].find('}') {
-                Some(end) if is_ident(&tail[1..1 + end]) => {
-                    let name = &tail[1..1 + end];
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix('{') {
+            match after.find('}') {
+                Some(end) if is_ident(&after[..end]) => {
+                    let name = &after[..end];
                     match lookup(name) {
                         Some(v) => out.push_str(&v),
                         None => return Err(format!("undefined variable `{{{name}}}`")),
                     }
-                    rest = &tail[end + 2..];
+                    rest = &after[end + 1..];
                 }
                 _ => {
                     out.push('{');
-                    rest = &tail[1..];
+                    rest = after;
                 }
             }
         } else {
