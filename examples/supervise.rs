@@ -116,8 +116,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     supervisor.shutdown().await?;
-    for w in supervisor.status().await {
-        println!("final: {} {:?}", w.name, w.state);
+    // What happened during the shutdown: every process stopped and reaped.
+    while let Ok(ev) = events.try_recv() {
+        if let Some(line) = describe(&ev) {
+            println!("event: {line}");
+        }
     }
+    println!("stopped cleanly");
     Ok(())
 }
