@@ -69,9 +69,34 @@ impl Rng {
 /// (so the archive comparisons are meaningful).
 pub fn content(rng: &mut Rng, len: usize) -> Vec<u8> {
     const WORDS: &[&str] = &[
-        "agent", "install", "config", "error", "warning", "the", "file", "path", "value",
-        "return", "struct", "impl", "fn", "let", "match", "Some", "None", "ok", "timeout",
-        "2026-11-24T21:00:00Z", "INFO", "DEBUG", "opt/app", "{", "}", "=", ";", "0x7f3a",
+        "agent",
+        "install",
+        "config",
+        "error",
+        "warning",
+        "the",
+        "file",
+        "path",
+        "value",
+        "return",
+        "struct",
+        "impl",
+        "fn",
+        "let",
+        "match",
+        "Some",
+        "None",
+        "ok",
+        "timeout",
+        "2026-11-24T21:00:00Z",
+        "INFO",
+        "DEBUG",
+        "opt/app",
+        "{",
+        "}",
+        "=",
+        ";",
+        "0x7f3a",
     ];
     let mut out = Vec::with_capacity(len + 32);
     while out.len() < len {
@@ -95,7 +120,9 @@ pub fn generate_tree(root: &Path, spec: TreeSpec) -> std::io::Result<(usize, u64
         // Up to three levels deep: d12/d3/d7 style.
         let d = match i % 3 {
             0 => root.join(format!("d{}", i / 3)),
-            1 => root.join(format!("d{}", i / 30)).join(format!("s{}", i % 10)),
+            1 => root
+                .join(format!("d{}", i / 30))
+                .join(format!("s{}", i % 10)),
             _ => root
                 .join(format!("d{}", i / 300))
                 .join(format!("s{}", i % 7))
@@ -129,11 +156,37 @@ pub fn generate_tree(root: &Path, spec: TreeSpec) -> std::io::Result<(usize, u64
     Ok((spec.small_files + spec.big_files, bytes))
 }
 
-/// Time one call.
+/// Time one call (wall clock).
 pub fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let t = Instant::now();
     let r = f();
     (t.elapsed(), r)
+}
+
+/// User + system CPU time used so far by this process (all threads) and by its
+/// waited-for children: on a loaded machine the wall clock mostly measures the others,
+/// CPU time measures the work.
+pub fn cpu_times() -> (Duration, Duration) {
+    fn get(who: libc::c_int) -> Duration {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+            return Duration::ZERO;
+        }
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    }
+    (get(libc::RUSAGE_SELF), get(libc::RUSAGE_CHILDREN))
+}
+
+/// Wall and CPU time of ours (this process) doing `f`.
+pub fn time_ours<T>(f: impl FnOnce() -> T) -> (Duration, Duration, T) {
+    let (c0, _) = cpu_times();
+    let (d, r) = time(f);
+    let (c1, _) = cpu_times();
+    (d, c1.saturating_sub(c0), r)
 }
 
 /// Run a shell tool; panics (this is a bench) when it fails.
@@ -145,12 +198,25 @@ pub fn tool(cmd: &str, args: &[&dyn AsRef<std::ffi::OsStr>], cwd: Option<&Path>)
     if let Some(d) = cwd {
         c.current_dir(d);
     }
+    let (_, c0) = cpu_times();
     let (d, status) = time(|| c.status());
+    let (_, c1) = cpu_times();
+    LAST_TOOL_CPU.with(|l| l.set(c1.saturating_sub(c0)));
     match status {
         Ok(s) if s.success() => d,
         Ok(s) => panic!("{cmd} failed: {s}"),
         Err(e) => panic!("cannot run {cmd}: {e}"),
     }
+}
+
+thread_local! {
+    /// CPU time of the last [`tool`] run (user + system of the child).
+    pub static LAST_TOOL_CPU: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// CPU time of the last [`tool`] run.
+pub fn last_tool_cpu() -> Duration {
+    LAST_TOOL_CPU.with(|l| l.get())
 }
 
 /// Whether a tool is on PATH.
@@ -181,6 +247,10 @@ pub struct Pair {
     pub ours: Vec<Duration>,
     /// Theirs, one per round.
     pub theirs: Vec<Duration>,
+    /// Ours, CPU time (user + system, all threads), one per round.
+    pub ours_cpu: Vec<Duration>,
+    /// Theirs, CPU time, one per round.
+    pub theirs_cpu: Vec<Duration>,
     /// The peer's name.
     pub peer: String,
 }
@@ -195,23 +265,43 @@ impl Pair {
         }
     }
 
-    /// Print the medians and the ratio (theirs / ours: above 1, ours is faster).
+    /// Record one run of ours: wall and CPU time.
+    pub fn ours(&mut self, wall: Duration, cpu: Duration) {
+        self.ours.push(wall);
+        self.ours_cpu.push(cpu);
+    }
+
+    /// Record one run of theirs (the last [`tool`] run's CPU time).
+    pub fn theirs(&mut self, wall: Duration) {
+        self.theirs.push(wall);
+        self.theirs_cpu.push(last_tool_cpu());
+    }
+
+    /// Print the medians and the ratios (theirs / ours: above 1, ours is faster), wall
+    /// clock and CPU time.
     pub fn print(&mut self, place: &str) {
         let (o, t) = (median(&mut self.ours), median(&mut self.theirs));
+        let (oc, tc) = (median(&mut self.ours_cpu), median(&mut self.theirs_cpu));
         let ratio = t.as_secs_f64() / o.as_secs_f64().max(1e-9);
+        let cpu_ratio = tc.as_secs_f64() / oc.as_secs_f64().max(1e-9);
         println!(
-            "{place:>5}  {:<22} ours {:>8.3} s   {:<14} {:>8.3} s   ratio {ratio:>5.2}x",
+            "{place:>5}  {:<18} ours {:>7.3} s  {:<10} {:>7.3} s  wall ratio {ratio:>5.2}x   cpu {:>6.3} s vs {:>6.3} s ({cpu_ratio:.2}x)",
             self.name,
             o.as_secs_f64(),
             self.peer,
-            t.as_secs_f64()
+            t.as_secs_f64(),
+            oc.as_secs_f64(),
+            tc.as_secs_f64(),
         );
         let _ = std::io::stdout().flush();
     }
 }
 
 fn env_f64(name: &str, default: f64) -> f64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn places() -> Vec<(String, PathBuf)> {
@@ -220,7 +310,10 @@ fn places() -> Vec<(String, PathBuf)> {
     for p in want.split(',') {
         match p.trim() {
             "shm" if Path::new("/dev/shm").is_dir() => out.push(("shm".into(), "/dev/shm".into())),
-            "disk" => out.push(("disk".into(), PathBuf::from(env!("CARGO_TARGET_TMPDIR")))),
+            "disk" => out.push((
+                "disk".into(),
+                PathBuf::from(option_env!("CARGO_TARGET_TMPDIR").unwrap_or("target")),
+            )),
             other if !other.is_empty() && Path::new(other).is_dir() => {
                 out.push((other.into(), PathBuf::from(other)))
             }
@@ -243,7 +336,10 @@ fn main() {
         spec.big_size >> 20
     );
     for (place, base) in places() {
-        let work = match tempfile::Builder::new().prefix("nfs-bench-").tempdir_in(&base) {
+        let work = match tempfile::Builder::new()
+            .prefix("nfs-bench-")
+            .tempdir_in(&base)
+        {
             Ok(w) => w,
             Err(e) => {
                 println!("{place}: cannot use {}: {e}", base.display());
@@ -273,20 +369,21 @@ fn copy_and_remove(place: &str, work: &Path, tree: &Path, rounds: usize) {
         let ours_first = round % 2 == 0;
         for turn in 0..2 {
             if (turn == 0) == ours_first {
-                let (d, r) = time(|| nfs::copy_with(tree, &a, &nfs::CopyOptions::new().symlinks(true)));
+                let (d, c, r) =
+                    time_ours(|| nfs::copy_with(tree, &a, &nfs::CopyOptions::new().symlinks(true)));
                 r.expect("nfs::copy");
-                copy.ours.push(d);
+                copy.ours(d, c);
             } else {
-                copy.theirs.push(tool("cp", &[&"-a", &tree, &b], None));
+                copy.theirs(tool("cp", &[&"-a", &tree, &b], None));
             }
         }
         for turn in 0..2 {
             if (turn == 0) == ours_first {
-                let (d, r) = time(|| nfs::remove(&a));
+                let (d, c, r) = time_ours(|| nfs::remove(&a));
                 r.expect("nfs::remove");
-                remove.ours.push(d);
+                remove.ours(d, c);
             } else {
-                remove.theirs.push(tool("rm", &[&"-rf", &b], None));
+                remove.theirs(tool("rm", &[&"-rf", &b], None));
             }
         }
     }

@@ -99,6 +99,9 @@ enum Command {
         /// Keep existing destination files.
         #[arg(long)]
         no_overwrite: bool,
+        /// Files copied at once (default: the library's choice).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Remove a file, a directory, a link or a glob.
     Remove {
@@ -140,6 +143,7 @@ fn run(cli: Cli) -> Result<()> {
             symlinks,
             mode,
             no_overwrite,
+            threads,
         } => {
             let mut opts = nfs::CopyOptions::new()
                 .filters(common.filters())
@@ -150,6 +154,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if no_overwrite {
                 opts = opts.overwrite(nfs::Overwrite::Never);
+            }
+            if let Some(n) = threads {
+                opts = opts.threads(n);
             }
             let bar = common.bar();
             if let Some(b) = &bar {

@@ -16,8 +16,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A temporary name in `dst`'s directory, short enough for any file system.
 pub(crate) fn temp_path(dst: &Path) -> PathBuf {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!(".nfs-{}-{n}.tmp", std::process::id());
+    let name = format!(".nfs-{}-{n}.tmp", PID.get_or_init(std::process::id));
     match dst.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.join(name),
         _ => PathBuf::from(name),
@@ -133,7 +134,7 @@ fn write_temp(
         .mode(0o600)
         .open(tmp)
         .map_err(|e| Error::io("create", tmp, e))?;
-    let n = copy_data(&mut from, &mut to).map_err(|e| Error::io("copy", src, e))?;
+    let n = copy_data(&mut from, &mut to, md.len()).map_err(|e| Error::io("copy", src, e))?;
     injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
     finish(&to, md, tmp, perms, times)?;
     Ok(n)
@@ -152,10 +153,29 @@ fn finish(to: &File, md: &Metadata, tmp: &Path, perms: bool, times: bool) -> Res
     Ok(())
 }
 
-/// Linux: `io::copy` between two files uses `copy_file_range` (then `sendfile`).
+/// Linux: `copy_file_range` until it reports the end (no `statx` probes as in
+/// `io::copy`); `io::copy` where the kernel or the file system refuses it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn copy_data(from: &mut File, to: &mut File) -> io::Result<u64> {
-    io::copy(from, to)
+fn copy_data(from: &mut File, to: &mut File, len: u64) -> io::Result<u64> {
+    use rustix::io::Errno;
+    let mut done = 0u64;
+    loop {
+        // Ask for what is left of the size the walk saw, then (to catch a file that
+        // grew) for more until the kernel says the end is reached.
+        let left = len.saturating_sub(done).max(1 << 20);
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(1 << 30);
+        match rustix::fs::copy_file_range(&*from, None, &*to, None, want) {
+            Ok(0) => return Ok(done),
+            Ok(n) => done += n as u64,
+            Err(Errno::INTR) => {}
+            Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::PERM)
+                if done == 0 =>
+            {
+                return io::copy(from, to);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Other Unix systems: a large buffer (`io::copy`'s 8 KiB is slow on big files).
@@ -163,7 +183,7 @@ fn copy_data(from: &mut File, to: &mut File) -> io::Result<u64> {
     unix,
     not(any(target_os = "linux", target_os = "android", target_os = "macos"))
 ))]
-fn copy_data(from: &mut File, to: &mut File) -> io::Result<u64> {
+fn copy_data(from: &mut File, to: &mut File, _len: u64) -> io::Result<u64> {
     use std::io::{Read, Write};
     let mut buf = vec![0u8; 256 * 1024];
     let mut n = 0u64;
