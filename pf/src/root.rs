@@ -113,13 +113,13 @@ fn is_missing(e: &io::Error) -> bool {
 pub(crate) fn read_text(root: &Path, path: &str) -> Option<String> {
     let mut logical = PathBuf::from(path);
     for _ in 0..=MAX_SYMLINK_HOPS {
-        let real = resolve_in_root(root, &logical).ok()?;
+        let real = resolve(root, &logical)?;
         let text = read_file(&real)?;
         match link_stub(&text) {
             Some(target) => {
                 let inside = real.strip_prefix(root).ok()?;
                 let next = inside.parent().unwrap_or(Path::new("")).join(target);
-                let next_real = resolve_in_root(root, &next).ok()?;
+                let next_real = resolve(root, &next)?;
                 if !fs::metadata(&next_real).is_ok_and(|m| m.is_file()) {
                     return Some(text);
                 }
@@ -131,17 +131,31 @@ pub(crate) fn read_text(root: &Path, path: &str) -> Option<String> {
     None
 }
 
+/// [`resolve_in_root`], short-cut for the host's own `/`: there the kernel's resolution is the
+/// same (absolute links start at `/`, `..` stops at `/`), in one system call instead of one
+/// per component.
+fn resolve(root: &Path, path: &Path) -> Option<PathBuf> {
+    if root.as_os_str() == "/" {
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        return Some(root.join(rel));
+    }
+    resolve_in_root(root, path).ok()
+}
+
 fn read_file(real: &Path) -> Option<String> {
-    let meta = fs::metadata(real).ok()?;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO planted in an image must not block the open.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(real).ok()?;
+    let meta = file.metadata().ok()?;
     if !meta.is_file() {
         return None;
     }
-    let mut bytes = Vec::new();
-    fs::File::open(real)
-        .ok()?
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)
-        .ok()?;
+    let len = meta.len().min(MAX_FILE_BYTES);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -166,19 +180,27 @@ pub fn read_release_files(root: &Path) -> ReleaseFiles {
     let mut files = ReleaseFiles::new();
     files.os_release =
         read_text(root, "etc/os-release").or_else(|| read_text(root, "usr/lib/os-release"));
-    let listed = resolve_in_root(root, Path::new("etc"))
-        .ok()
+    let mut has_upstream = true;
+    let listed = resolve(root, Path::new("etc"))
         .and_then(|etc| fs::read_dir(etc).ok())
         .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| wanted_etc_file(n))
-                .collect::<Vec<_>>()
+            has_upstream = false;
+            let mut names = Vec::new();
+            for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+                has_upstream |= name == "upstream-release";
+                if wanted_etc_file(&name) {
+                    names.push(name);
+                }
+            }
+            names
         });
     let mut names: Vec<String> = match listed {
         Some(names) => names,
         None => probe_etc_files().map(str::to_string).collect(),
     };
-    names.push("upstream-release/lsb-release".into());
+    if has_upstream {
+        names.push("upstream-release/lsb-release".into());
+    }
     for name in names {
         if files.etc.contains_key(&name) {
             continue;
