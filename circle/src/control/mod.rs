@@ -3,10 +3,13 @@
 //! Newline-delimited JSON, one [`Request`] per line, one [`Response`] per line back (see
 //! [`protocol`]). `circled` listens on a local endpoint only its user can reach:
 //!
-//! - **Unix**: a socket, mode 0600, in a directory only its owner can enter (0700). The path
-//!   is `[circle] endpoint` (relative to the configuration file), else
-//!   `$XDG_RUNTIME_DIR/circle/STEM.sock`, else `/tmp/circle-UID/STEM.sock`, where `STEM` is
-//!   the configuration file's name without its extension ([`default_endpoint`]).
+//! - **Unix**: a socket, mode 0600. The path is `[circle] endpoint` (relative to the
+//!   configuration file), else `$XDG_RUNTIME_DIR/circle/STEM.sock`, else
+//!   `/tmp/circle-UID/STEM.sock`, where `STEM` is the configuration file's name without its
+//!   extension ([`default_endpoint`]). A missing directory is created with mode 0700, so
+//!   only its owner can enter it; an existing one is refused when others could replace the
+//!   socket in it (writable by group or others without the sticky bit, or owned by another
+//!   user than `circled`'s or root).
 //! - **Windows**: a named pipe `\\.\pipe\circle-STEM` (or `[circle] endpoint`), whose security
 //!   descriptor grants access to the current user, Administrators and SYSTEM only, and which
 //!   refuses remote clients.

@@ -17,18 +17,23 @@ pub(crate) fn default_socket_path(stem: &str, xdg_runtime_dir: Option<&Path>, ui
     }
 }
 
-/// What is wrong with a directory that is to hold the control socket, if anything.
+/// What is wrong with an existing directory that is to hold the control socket, if anything.
 /// `mode` and `owner` are the directory's, `uid` is ours.
+///
+/// The socket itself is 0600, so a directory others may enter but not change (0755, owned by
+/// us or root) is safe; one where others could delete or replace the socket is not: writable
+/// by group or others without the sticky bit, or owned by another user.
 pub(crate) fn dir_problem(mode: u32, owner: u32, uid: u32) -> Option<String> {
-    if owner != uid {
+    if owner != uid && owner != 0 {
         return Some(format!(
-            "is owned by uid {owner}, not by this user (uid {uid})"
+            "is owned by uid {owner}, neither this user (uid {uid}) nor root"
         ));
     }
-    if mode & 0o077 != 0 {
+    let sticky = mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !sticky {
         return Some(format!(
-            "is accessible to other users (mode {:04o}); the control socket needs a directory \
-             only its owner can enter (chmod 700)",
+            "is writable by other users (mode {:04o}), who could replace the control socket; \
+             use a directory only its owner can change (chmod 700)",
             mode & 0o7777
         ));
     }
@@ -144,9 +149,12 @@ mod tests {
     fn directory_rules() {
         assert_eq!(dir_problem(0o40700, 5, 5), None);
         assert_eq!(dir_problem(0o40500, 5, 5), None);
-        assert!(dir_problem(0o40755, 5, 5).unwrap().contains("0755"));
-        assert!(dir_problem(0o41777, 5, 5).is_some());
-        assert!(dir_problem(0o40700, 0, 5).unwrap().contains("uid 0"));
+        assert_eq!(dir_problem(0o40755, 5, 5), None);
+        assert_eq!(dir_problem(0o40755, 0, 5), None);
+        assert_eq!(dir_problem(0o41777, 0, 5), None);
+        assert!(dir_problem(0o40775, 5, 5).unwrap().contains("0775"));
+        assert!(dir_problem(0o40777, 5, 5).unwrap().contains("chmod 700"));
+        assert!(dir_problem(0o40700, 7, 5).unwrap().contains("uid 7"));
     }
 
     #[tokio::test]
@@ -163,7 +171,7 @@ mod tests {
 
         let open = tmp.path().join("open");
         std::fs::create_dir(&open).unwrap();
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = bind(&open.join("c.sock")).await.unwrap_err().to_string();
         assert!(e.contains("chmod 700"), "{e}");
 

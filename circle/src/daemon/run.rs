@@ -406,6 +406,9 @@ async fn serve(
     let start = async {
         // Refuse a second instance before starting any process.
         let pid = pidfile.as_ref().map(Pidfile::acquire).transpose()?;
+        // Bad endpoints are reported before any process starts.
+        control::local_endpoint(&config)?;
+        control::tcp_endpoint(&config)?;
         control::ensure_free(&config).await?;
         let sup = Supervisor::spawn_with(config.clone(), SupervisorOptions::new().subreaper(true))?;
         let mut handler = SupervisorHandler::new(sup.clone());
