@@ -513,9 +513,12 @@ fn exists(path: &Path) -> bool {
 }
 
 /// Reads [`VmSignals`] below `root`. `cpuid` is what the caller learned from the CPUID
-/// instruction ([`crate::cpuid::hypervisor`]), `None` when it does not apply to `root`.
+/// instruction ([`crate::cpuid::hypervisor`]), `None` when it does not apply to `root`;
+/// `cpuinfo` is `/proc/cpuinfo` when the caller already has it.
 ///
-/// Missing files are simply absent signals; nothing here needs root.
+/// Signals are read in [`detect_vm`]'s order and reading stops once the answer cannot change,
+/// so the result of [`detect_vm`] is the same as with every signal read. Missing files are
+/// absent signals; nothing here needs root.
 #[must_use]
 pub fn read_vm_signals(
     root: &Path,
@@ -523,24 +526,34 @@ pub fn read_vm_signals(
     cpuinfo: Option<&str>,
 ) -> VmSignals {
     let dmi_dir = root.join("sys/class/dmi/id");
-    let dmi = DMI_FILES.map(|f| first_line(&dmi_dir.join(f)));
-    let smbios_vm_bit = fs::read(root.join("sys/firmware/dmi/entries/0-0/raw"))
-        .ok()
-        .and_then(|b| smbios_vm_bit(&b));
-    let owned_cpuinfo;
-    let cpuinfo = match cpuinfo {
-        Some(c) => Some(c),
-        None => {
-            owned_cpuinfo = fs::read_to_string(root.join("proc/cpuinfo")).ok();
-            owned_cpuinfo.as_deref()
-        }
+    let mut s = VmSignals {
+        dmi: DMI_FILES.map(|f| first_line(&dmi_dir.join(f))),
+        smbios_vm_bit: fs::read(root.join("sys/firmware/dmi/entries/0-0/raw"))
+            .ok()
+            .and_then(|b| smbios_vm_bit(&b)),
+        ..VmSignals::default()
     };
-    let (cpuinfo_vendor, cpuinfo_hypervisor_flag) = match cpuinfo {
+    let hints = match cpuinfo {
         Some(text) => cpuinfo_vm_hints(text),
-        None => (None, false),
+        // The first record holds vendor_id and flags; reading only it spares the kernel from
+        // formatting every CPU.
+        None => read_prefix(&root.join("proc/cpuinfo"), 8192)
+            .map_or((None, false), |t| cpuinfo_vm_hints(&t)),
     };
+    (s.cpuinfo_vendor, s.cpuinfo_hypervisor_flag) = hints;
+    s.proc_xen = exists(&root.join("proc/xen"));
+    if s.proc_xen {
+        s.xen_features = first_line(&root.join("sys/hypervisor/properties/features"));
+        s.xen_capabilities = first_line(&root.join("proc/xen/capabilities"));
+    }
+    s.cpuid = cpuid;
+    let settled = |s: &VmSignals| detect_vm(s).is_some_and(|v| v != "microsoft" && v != "vm-other");
+    if settled(&s) {
+        return s;
+    }
+    s.hypervisor_type = first_line(&root.join("sys/hypervisor/type"));
     let dt = root.join("proc/device-tree");
-    let device_tree = if exists(&dt) {
+    if exists(&dt) {
         let hypervisor_compatible = first_line(&dt.join("hypervisor/compatible"));
         let (powervm, fw_cfg, compatible) = if hypervisor_compatible.is_none() {
             let powervm = exists(&dt.join("ibm,partition-name"))
@@ -556,31 +569,30 @@ pub fn read_vm_signals(
         } else {
             (false, false, None)
         };
-        DeviceTree {
+        s.device_tree = DeviceTree {
             present: true,
             hypervisor_compatible,
             powervm,
             fw_cfg,
             compatible,
-        }
-    } else {
-        DeviceTree::default()
-    };
-    VmSignals {
-        dmi,
-        smbios_vm_bit,
-        cpuinfo_vendor,
-        cpuinfo_hypervisor_flag,
-        proc_xen: exists(&root.join("proc/xen")),
-        xen_features: first_line(&root.join("sys/hypervisor/properties/features")),
-        xen_capabilities: first_line(&root.join("proc/xen/capabilities")),
-        cpuid,
-        hypervisor_type: first_line(&root.join("sys/hypervisor/type")),
-        device_tree,
-        zvm_control_program: fs::read_to_string(root.join("proc/sysinfo"))
-            .ok()
-            .and_then(|t| sysinfo_field(&t, "VM00 Control Program")),
+        };
     }
+    s.zvm_control_program = fs::read_to_string(root.join("proc/sysinfo"))
+        .ok()
+        .and_then(|t| sysinfo_field(&t, "VM00 Control Program"));
+    s
+}
+
+/// At most `max` bytes of the start of a file, as text.
+fn read_prefix(path: &Path, max: usize) -> Option<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(max);
+    fs::File::open(path)
+        .ok()?
+        .take(max as u64)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// `vendor_id` of the first processor and whether any `flags` line lists `hypervisor`.
@@ -606,31 +618,60 @@ pub fn cpuinfo_vm_hints(cpuinfo: &str) -> (Option<String>, bool) {
 
 /// Reads [`ContainerSignals`] below `root`. `pid1` says whether the caller is PID 1 of `root`
 /// (then its own `$container` is authoritative, as in systemd).
+///
+/// Signals are read in [`detect_container`]'s order and reading stops at the first one that
+/// decides, so the result of [`detect_container`] is the same as with every signal read.
 #[must_use]
 pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
     let proc = root.join("proc");
-    let tracer_comm = fs::read_to_string(proc.join("self/status"))
+    let mut s = ContainerSignals::default();
+    let settled = |s: &ContainerSignals| {
+        let oci = [
+            &s.host_container_manager,
+            &s.run_systemd_container,
+            &s.pid1_environ,
+        ]
+        .iter()
+        .any(|v| v.as_deref().map(str::trim) == Some("oci"))
+            || matches!(&s.own_env_as_pid1, Some(Some(v)) if v == "oci");
+        !oci && detect_container(s).is_some()
+    };
+    s.proc_vz = exists(&proc.join("vz"));
+    s.proc_bc = s.proc_vz && exists(&proc.join("bc"));
+    s.osrelease = first_line(&proc.join("sys/kernel/osrelease"));
+    if settled(&s) {
+        return s;
+    }
+    s.tracer_comm = fs::read_to_string(proc.join("self/status"))
         .ok()
-        .and_then(|s| tracer_pid(&s))
+        .and_then(|t| tracer_pid(&t))
         .and_then(|p| first_line(&proc.join(p.to_string()).join("comm")));
-    let own_env_as_pid1 = pid1.then(|| std::env::var("container").ok());
-    let pid1_environ = fs::read(proc.join("1/environ"))
+    s.host_container_manager = first_line(&root.join("run/host/container-manager"));
+    s.own_env_as_pid1 = pid1.then(|| std::env::var("container").ok());
+    if settled(&s) {
+        return s;
+    }
+    s.run_systemd_container = first_line(&root.join("run/systemd/container"));
+    if settled(&s) {
+        return s;
+    }
+    s.pid1_environ = fs::read(proc.join("1/environ"))
         .ok()
         .and_then(|e| environ_var(&e, "container"));
-    ContainerSignals {
-        proc_vz: exists(&proc.join("vz")),
-        proc_bc: exists(&proc.join("bc")),
-        osrelease: first_line(&proc.join("sys/kernel/osrelease")),
-        tracer_comm,
-        host_container_manager: first_line(&root.join("run/host/container-manager")),
-        own_env_as_pid1,
-        run_systemd_container: first_line(&root.join("run/systemd/container")),
-        pid1_environ,
-        containerenv: exists(&root.join("run/.containerenv")),
-        dockerenv: exists(&root.join(".dockerenv")),
-        cgroupns: running_in_cgroupns(root),
-        pid1_cgroup: fs::read_to_string(proc.join("1/cgroup")).ok(),
+    if settled(&s) {
+        return s;
     }
+    s.containerenv = exists(&root.join("run/.containerenv"));
+    s.dockerenv = exists(&root.join(".dockerenv"));
+    if settled(&s) {
+        return s;
+    }
+    s.cgroupns = running_in_cgroupns(root);
+    if settled(&s) {
+        return s;
+    }
+    s.pid1_cgroup = fs::read_to_string(proc.join("1/cgroup")).ok();
+    s
 }
 
 /// systemd's `running_in_cgroupns`: with cgroup v2, `cgroup.events` exists only in a nested

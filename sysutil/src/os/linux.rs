@@ -25,11 +25,14 @@ pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
 
 fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
     let mut list = unix::interfaces(true)?;
+    let mtus = unix::mtus(list.iter().map(|i| i.name.as_str()));
     let sys = root.join("sys/class/net");
-    for i in &mut list {
-        i.mtu = fs::read_to_string(sys.join(&i.name).join("mtu"))
-            .ok()
-            .and_then(|m| m.trim().parse().ok());
+    for (i, mtu) in list.iter_mut().zip(mtus) {
+        i.mtu = mtu.or_else(|| {
+            fs::read_to_string(sys.join(&i.name).join("mtu"))
+                .ok()
+                .and_then(|m| m.trim().parse().ok())
+        });
         i.finish();
     }
     Ok(list)
@@ -136,6 +139,9 @@ pub(crate) fn hostname() -> Result<String> {
 }
 
 pub(crate) fn boot_time() -> Result<u64> {
+    if let Some(t) = unix::boot_time_from_clocks() {
+        return Ok(t);
+    }
     let root = Path::new(ROOT);
     mem::parse_btime(&read(root, "proc/stat")?).ok_or_else(|| Error::Missing {
         path: root.join("proc/stat"),

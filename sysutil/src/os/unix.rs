@@ -129,6 +129,62 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
     Ok(out)
 }
 
+/// MTU of each named interface (`SIOCGIFMTU` on one socket; `None` where it fails).
+#[cfg(target_os = "linux")]
+pub(crate) fn mtus<'a>(names: impl Iterator<Item = &'a str>) -> Vec<Option<u32>> {
+    // SAFETY: plain socket creation; closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let out = names
+        .map(|name| {
+            if fd < 0 || name.len() >= libc::IFNAMSIZ {
+                return None;
+            }
+            // SAFETY: an all-zero ifreq is valid.
+            let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+            for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+                *d = s as libc::c_char;
+            }
+            // SAFETY: fd is a socket, req a valid ifreq with a NUL-terminated name.
+            if unsafe { libc::ioctl(fd, libc::SIOCGIFMTU, &mut req) } != 0 {
+                return None;
+            }
+            // SAFETY: SIOCGIFMTU fills the mtu member of the union.
+            u32::try_from(unsafe { req.ifr_ifru.ifru_mtu }).ok()
+        })
+        .collect();
+    if fd >= 0 {
+        // SAFETY: fd was opened above and is closed once.
+        unsafe { libc::close(fd) };
+    }
+    out
+}
+
+/// Boot time in Unix seconds from `CLOCK_REALTIME - CLOCK_BOOTTIME`, the same offset the kernel
+/// prints as `btime`; `None` when the two bracketing readings straddle a second boundary.
+#[cfg(target_os = "linux")]
+pub(crate) fn boot_time_from_clocks() -> Option<u64> {
+    fn now(clock: libc::clockid_t) -> Option<i128> {
+        // SAFETY: an all-zero timespec is valid; clock_gettime fills it.
+        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+        // SAFETY: valid out pointer.
+        if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+            return None;
+        }
+        Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec))
+    }
+    let b1 = now(libc::CLOCK_BOOTTIME)?;
+    let r = now(libc::CLOCK_REALTIME)?;
+    let b2 = now(libc::CLOCK_BOOTTIME)?;
+    let (hi, lo) = (
+        (r - b1).div_euclid(1_000_000_000),
+        (r - b2).div_euclid(1_000_000_000),
+    );
+    if hi != lo {
+        return None;
+    }
+    u64::try_from(hi).ok()
+}
+
 /// (total, free for unprivileged users) bytes of the file system holding `path`.
 #[cfg(target_os = "linux")]
 #[allow(clippy::unnecessary_cast)]
