@@ -56,15 +56,15 @@ fn sysinfo_targeted_all() {
     black_box(sysinfo_memory());
     black_box(sysinfo_network());
     black_box(sysinfo_disks());
-    black_box(System::host_name());
-    black_box(System::boot_time());
+    let _ = black_box(System::host_name());
+    let _ = black_box(System::boot_time());
 }
 
 fn sysinfo_new_all() {
     black_box(System::new_all().expect("sysinfo System"));
     black_box(Networks::new_with_refreshed_list().expect("sysinfo Networks"));
     black_box(Disks::new_with_refreshed_list().expect("sysinfo Disks"));
-    black_box(System::host_name());
+    let _ = black_box(System::host_name());
 }
 
 fn detect_virt() {

@@ -15,7 +15,14 @@ fn read(rel: &str) -> String {
 }
 
 /// (case, what CPUID says there, expected vm, expected container)
-const VIRT_CASES: &[(&str, Option<Option<&str>>, Option<&str>, Option<&str>)] = &[
+type VirtCase = (
+    &'static str,
+    Option<Option<&'static str>>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const VIRT_CASES: &[VirtCase] = &[
     ("kvm", Some(Some("kvm")), Some("kvm"), None),
     // Same machine read from outside (no CPUID): the DMI says QEMU.
     ("kvm", None, Some("qemu"), None),
