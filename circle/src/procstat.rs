@@ -119,7 +119,13 @@ impl CpuMeter {
 
     /// Records `sample` of `pid` taken at `now` and returns its CPU percentage; `uptime` is
     /// how long the process has run, for the first reading.
-    pub fn observe(&mut self, pid: u32, sample: ProcSample, uptime: Option<Duration>, now: Instant) -> Option<f64> {
+    pub fn observe(
+        &mut self,
+        pid: u32,
+        sample: ProcSample,
+        uptime: Option<Duration>,
+        now: Instant,
+    ) -> Option<f64> {
         let pct = match self.last.get(&pid) {
             Some(&(cpu, at)) if now.saturating_duration_since(at) < Self::WINDOW && now > at => {
                 Some(cpu_percent(cpu, sample.cpu_time, now - at))
@@ -142,7 +148,12 @@ impl CpuMeter {
 mod imp {
     pub fn sample(pid: u32) -> Option<super::ProcSample> {
         // SAFETY: sysconf has no preconditions.
-        let (hz, page) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+        let (hz, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_CLK_TCK),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
         let hz = u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100);
         let page = u64::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096);
         super::read_linux(std::path::Path::new("/"), pid, hz, page)
@@ -221,7 +232,9 @@ mod imp {
         let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
         Some(super::ProcSample {
             cpu_time: Duration::from_micros(u64::try_from(kp.ki_runtime).unwrap_or(0)),
-            rss_bytes: u64::try_from(kp.ki_rssize).unwrap_or(0).saturating_mul(page),
+            rss_bytes: u64::try_from(kp.ki_rssize)
+                .unwrap_or(0)
+                .saturating_mul(page),
         })
     }
 }
@@ -231,7 +244,9 @@ mod imp {
     use std::time::Duration;
 
     use windows_sys::Win32::Foundation::{CloseHandle, FILETIME};
-    use windows_sys::Win32::System::ProcessStatus::{GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS};
+    use windows_sys::Win32::System::ProcessStatus::{
+        GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS,
+    };
     use windows_sys::Win32::System::Threading::{
         GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_VM_READ,
     };
@@ -250,7 +265,10 @@ mod imp {
             if h.is_null() {
                 return None;
             }
-            let zero = FILETIME { dwLowDateTime: 0, dwHighDateTime: 0 };
+            let zero = FILETIME {
+                dwLowDateTime: 0,
+                dwHighDateTime: 0,
+            };
             let (mut c, mut e, mut k, mut u) = (zero, zero, zero, zero);
             let times_ok = GetProcessTimes(h, &mut c, &mut e, &mut k, &mut u) != 0;
             let mut mem: PROCESS_MEMORY_COUNTERS = std::mem::zeroed();
@@ -309,7 +327,10 @@ mod tests {
 
     #[test]
     fn parses_statm() {
-        assert_eq!(parse_linux_statm("1000 300 50 1 0 200 0\n", 4096), Some(300 * 4096));
+        assert_eq!(
+            parse_linux_statm("1000 300 50 1 0 200 0\n", 4096),
+            Some(300 * 4096)
+        );
         assert_eq!(parse_linux_statm("1000", 4096), None);
         assert_eq!(parse_linux_statm("", 4096), None);
     }
@@ -336,9 +357,14 @@ mod tests {
             rss_bytes: 0,
         };
         // First reading: 1 s of CPU over 4 s of life.
-        assert_eq!(m.observe(7, s(1000), Some(Duration::from_secs(4)), t0), Some(25.0));
+        assert_eq!(
+            m.observe(7, s(1000), Some(Duration::from_secs(4)), t0),
+            Some(25.0)
+        );
         // Then: 500 ms more over 1 s.
-        let pct = m.observe(7, s(1500), None, t0 + Duration::from_secs(1)).unwrap();
+        let pct = m
+            .observe(7, s(1500), None, t0 + Duration::from_secs(1))
+            .unwrap();
         assert!((pct - 50.0).abs() < 1e-9, "{pct}");
         // A stale reading is not used.
         let late = t0 + Duration::from_secs(120);
@@ -360,7 +386,10 @@ mod tests {
             .unwrap();
         // Same source, two readings a moment apart: within a few MiB of each other.
         let ours = me.rss_bytes / 1024;
-        assert!(ours.abs_diff(rss_kb) < 8 * 1024, "{ours} KiB vs VmRSS {rss_kb} KiB");
+        assert!(
+            ours.abs_diff(rss_kb) < 8 * 1024,
+            "{ours} KiB vs VmRSS {rss_kb} KiB"
+        );
         assert_eq!(sample(u32::MAX), None);
     }
 

@@ -104,13 +104,26 @@ fn every_command_on_existing_and_missing_watchers() {
     assert_unknown(&c, &["tail", "ghost"]);
 
     // add / rm
-    c.ok(&["add", "extra", "--cmd", "sleep", "--args", "3600", "--numprocesses", "2", "--start"]);
+    c.ok(&[
+        "add",
+        "extra",
+        "--cmd",
+        "sleep",
+        "--args",
+        "3600",
+        "--numprocesses",
+        "2",
+        "--start",
+    ]);
     c.wait_running("extra", 2);
     let err = c.fails(&["add", "extra", "--cmd", "sleep 1"]);
     assert!(err.contains("already exists"), "{err}");
     c.ok(&["add", "later", "--cmd", "sleep 3600"]);
     assert!(c.ok(&["list"]).contains("later"));
-    assert!(c.pids("later").is_empty(), "added without --start: not running");
+    assert!(
+        c.pids("later").is_empty(),
+        "added without --start: not running"
+    );
     let extra = c.pids("extra");
     c.ok(&["rm", "extra"]);
     assert!(!c.ok(&["list"]).contains("extra\n"));
@@ -133,7 +146,10 @@ fn every_command_on_existing_and_missing_watchers() {
     assert!(!c.sock.exists(), "socket left behind");
     let err = c.fails(&["status"]);
     assert!(
-        err.starts_with(&format!("circlectl: cannot reach circled at {}: ", c.sock.display())),
+        err.starts_with(&format!(
+            "circlectl: cannot reach circled at {}: ",
+            c.sock.display()
+        )),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);

@@ -47,11 +47,17 @@ fn daemon_detaches_writes_pidfile_and_refuses_a_second_instance() {
     let o = launch(
         &c,
         &c.config,
-        &["--pidfile", "run/circled.pid", "--log-output", "circled.log"],
+        &[
+            "--pidfile",
+            "run/circled.pid",
+            "--log-output",
+            "circled.log",
+        ],
     );
     assert!(o.status.success(), "{o:?}");
     // Ready means ready: the pidfile, the socket and the watcher are there when it returns.
-    let pid = circle::daemon::read_pid(&pidfile).expect("pidfile written before the launcher exits");
+    let pid =
+        circle::daemon::read_pid(&pidfile).expect("pidfile written before the launcher exits");
     c.pid = Some(pid);
     assert!(c.sock.exists(), "socket not there yet");
     c.wait_running("w", 1);
@@ -68,19 +74,36 @@ fn daemon_detaches_writes_pidfile_and_refuses_a_second_instance() {
 
     // A second instance on the same pidfile (another config, another socket): refused.
     let other = c.path("other.ini");
-    std::fs::write(&other, "[circle]\nendpoint = other.sock\n[watcher:x]\ncmd = sleep 3600\n").unwrap();
+    std::fs::write(
+        &other,
+        "[circle]\nendpoint = other.sock\n[watcher:x]\ncmd = sleep 3600\n",
+    )
+    .unwrap();
     let o = launch(&c, &other, &["--pidfile", "run/circled.pid"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("already running (pid {pid})")), "{err}");
+    assert!(
+        err.contains(&format!("already running (pid {pid})")),
+        "{err}"
+    );
     assert!(!c.path("other.sock").exists());
     // ... and on the same endpoint (another pidfile), daemon or not.
     let o = launch(&c, &c.config, &["--pidfile", "run/second.pid"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("already running (pid {pid})")), "{err}");
-    assert!(!c.path("run/second.pid").exists(), "refused instance left its pidfile");
-    let o = Command::new(CIRCLED).arg("-c").arg(&c.config).output().unwrap();
+    assert!(
+        err.contains(&format!("already running (pid {pid})")),
+        "{err}"
+    );
+    assert!(
+        !c.path("run/second.pid").exists(),
+        "refused instance left its pidfile"
+    );
+    let o = Command::new(CIRCLED)
+        .arg("-c")
+        .arg(&c.config)
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("already running (pid {pid})")));
     // Nothing was disturbed, nothing was started twice.
@@ -104,21 +127,32 @@ fn stale_pidfile_is_replaced_and_failures_reach_the_launcher() {
     let dead = child.id();
     child.wait().unwrap();
     std::fs::write(c.path("c.pid"), format!("{dead}\n")).unwrap();
-    let o = launch(&c, &c.config, &["--pidfile", "c.pid", "--log-output", "c.log"]);
+    let o = launch(
+        &c,
+        &c.config,
+        &["--pidfile", "c.pid", "--log-output", "c.log"],
+    );
     assert!(o.status.success(), "{o:?}");
     let pid = circle::daemon::read_pid(&c.path("c.pid")).unwrap();
     c.pid = Some(pid);
     assert_ne!(pid, dead);
     let log = c.path("c.log");
     wait_for("the stale-pidfile log line", || {
-        c.log_contains(&log, &format!("replacing stale pidfile {}", c.path("c.pid").display()))
-            .then_some(())
+        c.log_contains(
+            &log,
+            &format!("replacing stale pidfile {}", c.path("c.pid").display()),
+        )
+        .then_some(())
     });
     c.ok(&["quit"]);
     wait_for("the daemon to exit", || (!alive(pid)).then_some(()));
 
     // A daemon that cannot start says why, through the launcher, which exits non-zero.
-    std::fs::write(&c.config, "[circle]\nendpoint = ctl.sock\ntcp_endpoint = 10.0.0.1:1\ntoken = t\n").unwrap();
+    std::fs::write(
+        &c.config,
+        "[circle]\nendpoint = ctl.sock\ntcp_endpoint = 10.0.0.1:1\ntoken = t\n",
+    )
+    .unwrap();
     let o = launch(&c, &c.config, &["--pidfile", "c.pid"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -131,7 +165,10 @@ fn reopen_after_logrotate_and_tail_follow() {
     let mut c = Circled::prepare(CHATTY);
     let o = launch(&c, &c.config, &["--log-output", "circled.log"]);
     assert!(o.status.success(), "{o:?}");
-    c.pid = Some(circle::daemon::read_pid(&c.sock.with_extension("pid")).expect("default pidfile beside the socket"));
+    c.pid = Some(
+        circle::daemon::read_pid(&c.sock.with_extension("pid"))
+            .expect("default pidfile beside the socket"),
+    );
     let log = c.path("circled.log");
     let filed = c.path("filed.log");
     wait_for("output in both logs", || {

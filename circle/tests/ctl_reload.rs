@@ -20,7 +20,11 @@ fn identities(c: &Circled, names: &[&str]) -> Vec<(u32, u64)> {
 fn still_same(ids: &[(u32, u64)]) {
     for &(pid, st) in ids {
         assert!(alive(pid), "pid {pid} was stopped");
-        assert_eq!(start_time(pid), Some(st), "pid {pid} is another process now");
+        assert_eq!(
+            start_time(pid),
+            Some(st),
+            "pid {pid} is another process now"
+        );
     }
 }
 
@@ -56,9 +60,18 @@ fn reload_applies_only_the_difference() {
     // v2: `change` gets a new command, `scale` goes to 3, `gone` is removed, and a file in the
     // config folder adds `fresh`.
     let v2 = V1
-        .replace("[watcher:change]\ncmd = sleep 3600", "[watcher:change]\ncmd = sleep 3601")
-        .replace("[watcher:scale]\ncmd = sleep 3600", "[watcher:scale]\ncmd = sleep 3600\nnumprocesses = 3")
-        .replace("[watcher:gone]\ncmd = sleep 3600\ngraceful_timeout = 5\n", "");
+        .replace(
+            "[watcher:change]\ncmd = sleep 3600",
+            "[watcher:change]\ncmd = sleep 3601",
+        )
+        .replace(
+            "[watcher:scale]\ncmd = sleep 3600",
+            "[watcher:scale]\ncmd = sleep 3600\nnumprocesses = 3",
+        )
+        .replace(
+            "[watcher:gone]\ncmd = sleep 3600\ngraceful_timeout = 5\n",
+            "",
+        );
     c.write("main.ini", &format!("[circle]\nendpoint = ctl.sock\n{v2}"));
     c.write("conf.d/fresh.ini", "[watcher:fresh]\ncmd = sleep 3600\n");
     let out = c.ok(&["reload"]);
@@ -70,7 +83,10 @@ fn reload_applies_only_the_difference() {
 
     c.wait_running("fresh", 1);
     let scaled = c.wait_running("scale", 3);
-    assert!(scaled.contains(&scale[0]), "the first scale process was kept");
+    assert!(
+        scaled.contains(&scale[0]),
+        "the first scale process was kept"
+    );
     let changed = wait_for("change to restart", || {
         let p = c.pids("change");
         (p.len() == 1 && p != change).then_some(p)
@@ -110,7 +126,10 @@ cmd = sleep 3600
         "main.ini",
         "[circle]\nendpoint = ctl.sock\ninclude = extra.ini\n\n[watcher:a]\ncmd = sleep 3600\nnumprocesses = many\n\n[watcher:c]\ncmd = sleep 3600\n",
     );
-    c.write("extra.ini", "[watcher:d]\ncmd = sleep 3600\nrespwan = true\n");
+    c.write(
+        "extra.ini",
+        "[watcher:d]\ncmd = sleep 3600\nrespwan = true\n",
+    );
     let o = c.ctl(&["reload"]);
     assert!(!o.status.success());
     let err = String::from_utf8(o.stderr).unwrap();

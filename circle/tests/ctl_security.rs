@@ -40,7 +40,9 @@ fn proc_net(file: &str) -> Vec<(String, u64)> {
 fn network_sockets(pid: u32) -> Vec<(String, String)> {
     let mine = socket_inodes(pid);
     let mut found = Vec::new();
-    for file in ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "udplite", "udplite6"] {
+    for file in [
+        "tcp", "tcp6", "udp", "udp6", "raw", "raw6", "udplite", "udplite6",
+    ] {
         for (addr, inode) in proc_net(file) {
             if mine.contains(&inode) {
                 found.push((file.to_string(), addr));
@@ -60,7 +62,10 @@ fn private_socket_and_no_network_listener() {
     let inodes = socket_inodes(pid);
     // Positive control: the Unix socket is found this way, so the network check can see.
     let unix: BTreeSet<u64> = proc_net("unix").into_iter().map(|(_, i)| i).collect();
-    assert!(inodes.iter().any(|i| unix.contains(i)), "no unix socket found for circled");
+    assert!(
+        inodes.iter().any(|i| unix.contains(i)),
+        "no unix socket found for circled"
+    );
     assert_eq!(network_sockets(pid), vec![], "circled has a network socket");
 }
 
@@ -83,7 +88,10 @@ fn default_socket_lives_in_a_private_directory() {
     c.child = Some(child);
     c.sock = runtime.path().join("circle/main.sock");
     c.wait_ready();
-    let dir_mode = std::fs::metadata(runtime.path().join("circle")).unwrap().permissions().mode();
+    let dir_mode = std::fs::metadata(runtime.path().join("circle"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
     let mode = std::fs::metadata(&c.sock).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -121,12 +129,21 @@ fn garbage_and_oversized_requests_leave_circled_healthy() {
     s.set_read_timeout(Some(DEADLINE)).unwrap();
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"hello".to_vec(), "bad_request"),
-        (b"{\"command\":\"selfdestruct\"}".to_vec(), "unknown_command"),
-        (b"{\"command\":\"status\",\"name\":5}".to_vec(), "bad_request"),
+        (
+            b"{\"command\":\"selfdestruct\"}".to_vec(),
+            "unknown_command",
+        ),
+        (
+            b"{\"command\":\"status\",\"name\":5}".to_vec(),
+            "bad_request",
+        ),
         (b"\xff\xfe\x00\x01".to_vec(), "bad_request"),
         (b"[]".to_vec(), "bad_request"),
         (vec![b'x'; 3 * 1024 * 1024], "too_long"),
-        (b"{\"command\":\"stop\",\"name\":\"ghost\"}".to_vec(), "unknown_watcher"),
+        (
+            b"{\"command\":\"stop\",\"name\":\"ghost\"}".to_vec(),
+            "unknown_watcher",
+        ),
     ];
     for (line, kind) in &cases {
         let v = send_line(&mut s, line);
@@ -188,16 +205,30 @@ fn tcp_endpoint_is_loopback_only_and_needs_the_token() {
         let mut text = String::new();
         s.shutdown(std::net::Shutdown::Write).unwrap();
         let _ = s.read_to_string(&mut text);
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     };
     let r = talk(&["{\"command\":\"list\"}", "{\"command\":\"list\"}"]);
     assert_eq!(r.len(), 1, "closed after refusing: {r:?}");
     assert_eq!(r[0]["kind"], "unauthorized");
-    let r = talk(&["{\"command\":\"auth\",\"token\":\"s3cret-tokeN\"}", "{\"command\":\"list\"}"]);
+    let r = talk(&[
+        "{\"command\":\"auth\",\"token\":\"s3cret-tokeN\"}",
+        "{\"command\":\"list\"}",
+    ]);
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0]["kind"], "unauthorized");
-    let r = talk(&["{\"command\":\"auth\",\"token\":\"s3cret-token\"}", "{\"command\":\"list\"}"]);
-    assert_eq!(r, vec![serde_json::json!({"type":"done"}), serde_json::json!({"type":"list","names":["w"]})]);
+    let r = talk(&[
+        "{\"command\":\"auth\",\"token\":\"s3cret-token\"}",
+        "{\"command\":\"list\"}",
+    ]);
+    assert_eq!(
+        r,
+        vec![
+            serde_json::json!({"type":"done"}),
+            serde_json::json!({"type":"list","names":["w"]})
+        ]
+    );
 }
 
 #[test]

@@ -101,7 +101,12 @@ impl Target {
 /// Runs one command against `circled` and returns the process exit code: 0 on success, 1
 /// when `circled` refused or could not be reached (with one line on `err`; a refused reload
 /// adds its `file:line` errors), 2 for a usage error.
-pub async fn run(target: &Target, command: Command, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub async fn run(
+    target: &Target,
+    command: Command,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     match execute(target, command, out).await {
         Ok(()) => 0,
         Err(e) => {
@@ -119,9 +124,18 @@ pub async fn run(target: &Target, command: Command, out: &mut dyn Write, err: &m
 fn one_line(e: &Error) -> String {
     match e {
         Error::Remote { reply, .. } if reply.kind == ErrorKind::Config => {
-            format!("reload refused: {} ({} problem(s))", reply.message, reply.errors.len())
+            format!(
+                "reload refused: {} ({} problem(s))",
+                reply.message,
+                reply.errors.len()
+            )
         }
-        other => other.to_string().lines().next().unwrap_or_default().to_string(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
@@ -224,7 +238,11 @@ fn unexpected(c: &Client, r: &Response) -> Error {
 
 /// `1h02m`, `5m03s`, `12s`, `3d04h`.
 pub fn format_uptime(secs: f64) -> String {
-    let s = if secs.is_finite() && secs > 0.0 { secs as u64 } else { 0 };
+    let s = if secs.is_finite() && secs > 0.0 {
+        secs as u64
+    } else {
+        0
+    };
     let (d, h, m, s) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
     if d > 0 {
         format!("{d}d{h:02}h")
@@ -261,16 +279,31 @@ fn last_exit(p: &ProcessInfo) -> String {
 
 /// The `circlectl status` table: one line per process, or per watcher without processes.
 pub fn format_status(watchers: &[WatcherInfo]) -> String {
-    let mut rows = vec![[
-        "WATCHER", "WID", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "CPU%", "RSS",
-    ]
-    .map(String::from)];
+    let mut rows = vec![
+        [
+            "WATCHER",
+            "WID",
+            "STATE",
+            "PID",
+            "UPTIME",
+            "RESTARTS",
+            "LAST EXIT",
+            "CPU%",
+            "RSS",
+        ]
+        .map(String::from),
+    ];
     let dash = || "-".to_string();
     for w in watchers {
         let active: Vec<&ProcessInfo> = w
             .processes
             .iter()
-            .filter(|p| p.pid.is_some() || p.restarts > 0 || p.last_exit_code.is_some() || p.last_exit_signal.is_some())
+            .filter(|p| {
+                p.pid.is_some()
+                    || p.restarts > 0
+                    || p.last_exit_code.is_some()
+                    || p.last_exit_signal.is_some()
+            })
             .collect();
         if active.is_empty() {
             rows.push([
@@ -289,7 +322,11 @@ pub fn format_status(watchers: &[WatcherInfo]) -> String {
             rows.push([
                 w.name.clone(),
                 p.wid.to_string(),
-                if w.state == "failed" { w.state.clone() } else { p.state.clone() },
+                if w.state == "failed" {
+                    w.state.clone()
+                } else {
+                    p.state.clone()
+                },
                 p.pid.map_or_else(dash, |x| x.to_string()),
                 p.uptime_secs.map_or_else(dash, format_uptime),
                 p.restarts.to_string(),
@@ -416,11 +453,20 @@ mod tests {
         let t = format_status(&ws);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].starts_with("WATCHER  WID  STATE"), "{t}");
-        assert!(lines[1].starts_with("web      1    running  100  1m05s"), "{t}");
-        assert!(lines[1].ends_with("0.2   2.0M") || lines[1].ends_with("0.3   2.0M"), "{t}");
+        assert!(
+            lines[1].starts_with("web      1    running  100  1m05s"),
+            "{t}"
+        );
+        assert!(
+            lines[1].ends_with("0.2   2.0M") || lines[1].ends_with("0.3   2.0M"),
+            "{t}"
+        );
         assert!(lines[2].contains("SIGKILL"), "{t}");
         assert!(lines[3].starts_with("idle     -    stopped  -"), "{t}");
-        assert!(lines[4].contains("failed") && lines[4].contains("code 3"), "{t}");
+        assert!(
+            lines[4].contains("failed") && lines[4].contains("code 3"),
+            "{t}"
+        );
         assert_eq!(lines[5], "crashy: failed: 5 quick deaths");
     }
 
@@ -454,7 +500,10 @@ mod tests {
         assert_eq!(code, 1);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
-            err.starts_with(&format!("circlectl: cannot reach circled at {}: ", sock.display())),
+            err.starts_with(&format!(
+                "circlectl: cannot reach circled at {}: ",
+                sock.display()
+            )),
             "{err}"
         );
     }

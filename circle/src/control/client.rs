@@ -64,7 +64,9 @@ impl Client {
                     .map_err(unreachable)?,
             ),
             #[cfg(windows)]
-            Endpoint::Pipe(pipe) => Box::new(super::windows::connect(pipe).await.map_err(unreachable)?),
+            Endpoint::Pipe(pipe) => {
+                Box::new(super::windows::connect(pipe).await.map_err(unreachable)?)
+            }
             Endpoint::Tcp(_) => {
                 return Err(unreachable(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
@@ -122,7 +124,9 @@ impl Client {
     /// # Errors
     /// [`Error::Unreachable`] when the connection is lost.
     pub async fn send(&mut self, request: &Request) -> Result<()> {
-        let line = request.to_line().map_err(|e| self.lost(std::io::Error::other(e)))?;
+        let line = request
+            .to_line()
+            .map_err(|e| self.lost(std::io::Error::other(e)))?;
         let r = async {
             self.writer.write_all(line.as_bytes()).await?;
             self.writer.flush().await

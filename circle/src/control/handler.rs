@@ -125,7 +125,10 @@ impl SupervisorHandler {
                 numprocesses,
                 start,
             } => {
-                let w = Watcher::new(name).cmd(cmd).args(args).numprocesses(numprocesses);
+                let w = Watcher::new(name)
+                    .cmd(cmd)
+                    .args(args)
+                    .numprocesses(numprocesses);
                 sup.add_watcher(w, start).await?;
                 Response::Done.into()
             }
@@ -162,7 +165,9 @@ impl SupervisorHandler {
                                     data: String::from_utf8_lossy(&chunk.data).into_owned(),
                                 },
                                 Err(RecvError::Lagged(n)) => Response::Output {
-                                    data: format!("[circle: {n} output chunks dropped: reader too slow]\n"),
+                                    data: format!(
+                                        "[circle: {n} output chunks dropped: reader too slow]\n"
+                                    ),
                                 },
                                 Err(RecvError::Closed) => return,
                             };
@@ -215,7 +220,10 @@ impl SupervisorHandler {
     fn describe(&self, statuses: Vec<crate::supervisor::WatcherStatus>) -> Vec<WatcherInfo> {
         let now = Instant::now();
         let wall = SystemTime::now();
-        let mut cpu = self.cpu.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cpu = self
+            .cpu
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut alive = Vec::new();
         let out = statuses
             .into_iter()

@@ -493,16 +493,28 @@ mod tests {
             (b"{}", ErrorKind::BadRequest),
             (b"{\"command\":\"explode\"}", ErrorKind::UnknownCommand),
             (b"{\"command\":42}", ErrorKind::BadRequest),
-            (b"{\"command\":\"signal\",\"name\":\"w\"}", ErrorKind::BadRequest),
-            (b"{\"command\":\"status\",\"bogus\":1}", ErrorKind::BadRequest),
-            (b"{\"command\":\"incr\",\"name\":\"w\",\"n\":-1}", ErrorKind::BadRequest),
+            (
+                b"{\"command\":\"signal\",\"name\":\"w\"}",
+                ErrorKind::BadRequest,
+            ),
+            (
+                b"{\"command\":\"status\",\"bogus\":1}",
+                ErrorKind::BadRequest,
+            ),
+            (
+                b"{\"command\":\"incr\",\"name\":\"w\",\"n\":-1}",
+                ErrorKind::BadRequest,
+            ),
         ];
         for (line, kind) in cases {
             let e = Request::from_line(line).unwrap_err();
             assert_eq!(e.kind, *kind, "{:?}: {}", String::from_utf8_lossy(line), e);
         }
         let long = vec![b' '; MAX_LINE + 1];
-        assert_eq!(Request::from_line(&long).unwrap_err().kind, ErrorKind::TooLong);
+        assert_eq!(
+            Request::from_line(&long).unwrap_err().kind,
+            ErrorKind::TooLong
+        );
     }
 
     #[test]
@@ -547,9 +559,15 @@ mod tests {
 
     #[test]
     fn unknown_error_kinds_from_newer_daemons_parse() {
-        let r = Response::from_line(br#"{"type":"error","kind":"brand_new","message":"m"}"#)
-            .unwrap();
-        assert!(matches!(r, Response::Error(ErrorReply { kind: ErrorKind::Other, .. })));
+        let r =
+            Response::from_line(br#"{"type":"error","kind":"brand_new","message":"m"}"#).unwrap();
+        assert!(matches!(
+            r,
+            Response::Error(ErrorReply {
+                kind: ErrorKind::Other,
+                ..
+            })
+        ));
     }
 
     proptest::proptest! {

@@ -321,13 +321,12 @@ pub(crate) async fn start<H: Handler>(listen: Listen, handler: Arc<H>) -> Result
                 ),
             });
         }
-        let listener =
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| Error::Endpoint {
-                    endpoint: format!("tcp://{addr}"),
-                    source,
-                })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Endpoint {
+                endpoint: format!("tcp://{addr}"),
+                source,
+            })?;
         tcp_addr = listener.local_addr().ok();
         let token = Arc::new(token);
         tasks.push(tokio::spawn(async move {
@@ -377,17 +376,29 @@ mod tests {
         input.extend(b"\ntwo\r\nlast");
         let mut r = BufReader::with_capacity(7, &input[..]);
         let mut buf = Vec::new();
-        assert_eq!(read_line_limited(&mut r, &mut buf, 10).await.unwrap(), LineRead::Line);
+        assert_eq!(
+            read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
+            LineRead::Line
+        );
         assert_eq!(buf, b"one");
         assert_eq!(
             read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
             LineRead::TooLong
         );
-        assert_eq!(read_line_limited(&mut r, &mut buf, 10).await.unwrap(), LineRead::Line);
+        assert_eq!(
+            read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
+            LineRead::Line
+        );
         assert_eq!(buf, b"two\r");
-        assert_eq!(read_line_limited(&mut r, &mut buf, 10).await.unwrap(), LineRead::Line);
+        assert_eq!(
+            read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
+            LineRead::Line
+        );
         assert_eq!(buf, b"last");
-        assert_eq!(read_line_limited(&mut r, &mut buf, 10).await.unwrap(), LineRead::Eof);
+        assert_eq!(
+            read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
+            LineRead::Eof
+        );
     }
 
     #[tokio::test]
@@ -395,7 +406,10 @@ mod tests {
         let input = b"0123456789\n01234567890\n";
         let mut r = BufReader::with_capacity(3, &input[..]);
         let mut buf = Vec::new();
-        assert_eq!(read_line_limited(&mut r, &mut buf, 10).await.unwrap(), LineRead::Line);
+        assert_eq!(
+            read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
+            LineRead::Line
+        );
         assert_eq!(
             read_line_limited(&mut r, &mut buf, 10).await.unwrap(),
             LineRead::TooLong
@@ -423,7 +437,11 @@ mod tests {
                         let (tx, rx) = mpsc::channel(4);
                         tokio::spawn(async move {
                             for i in 0..3 {
-                                let _ = tx.send(Response::Output { data: i.to_string() }).await;
+                                let _ = tx
+                                    .send(Response::Output {
+                                        data: i.to_string(),
+                                    })
+                                    .await;
                             }
                         });
                         Reply::Stream(vec![Response::Output { data: "a".into() }], rx)
@@ -469,7 +487,9 @@ mod tests {
     async fn garbage_gets_errors_and_the_connection_goes_on() {
         let mut input = b"garbage\n\n{\"command\":\"nope\"}\n".to_vec();
         input.extend(vec![b'{'; MAX_LINE + 10]);
-        input.extend(b"\n{\"command\":\"signal\",\"name\":\"x\",\"signal\":\"HUP\"}\n{\"command\":\"list\"}");
+        input.extend(
+            b"\n{\"command\":\"signal\",\"name\":\"x\",\"signal\":\"HUP\"}\n{\"command\":\"list\"}",
+        );
         let out = talk(&input, None).await;
         let kinds: Vec<_> = out.iter().map(kind).collect();
         assert_eq!(
@@ -492,15 +512,27 @@ mod tests {
 
     #[tokio::test]
     async fn token_is_required_and_checked() {
-        let out = talk(b"{\"command\":\"list\"}\n{\"command\":\"list\"}\n", Some("s3")).await;
+        let out = talk(
+            b"{\"command\":\"list\"}\n{\"command\":\"list\"}\n",
+            Some("s3"),
+        )
+        .await;
         assert_eq!(out.len(), 1, "closed after the refusal: {out:?}");
         assert_eq!(kind(&out[0]), Some(ErrorKind::Unauthorized));
 
-        let out = talk(b"{\"command\":\"auth\",\"token\":\"bad\"}\n{\"command\":\"list\"}\n", Some("s3")).await;
+        let out = talk(
+            b"{\"command\":\"auth\",\"token\":\"bad\"}\n{\"command\":\"list\"}\n",
+            Some("s3"),
+        )
+        .await;
         assert_eq!(out.len(), 1);
         assert_eq!(kind(&out[0]), Some(ErrorKind::Unauthorized));
 
-        let out = talk(b"{\"command\":\"auth\",\"token\":\"s3\"}\n{\"command\":\"list\"}\n", Some("s3")).await;
+        let out = talk(
+            b"{\"command\":\"auth\",\"token\":\"s3\"}\n{\"command\":\"list\"}\n",
+            Some("s3"),
+        )
+        .await;
         assert_eq!(out.len(), 2);
         assert_eq!(out[0], Response::Done);
         assert_eq!(kind(&out[1]), None);
@@ -508,7 +540,11 @@ mod tests {
 
     #[tokio::test]
     async fn streams_until_the_source_ends() {
-        let out = talk(b"{\"command\":\"tail\",\"name\":\"w\",\"follow\":true}\n", None).await;
+        let out = talk(
+            b"{\"command\":\"tail\",\"name\":\"w\",\"follow\":true}\n",
+            None,
+        )
+        .await;
         let data: Vec<_> = out
             .iter()
             .map(|r| match r {

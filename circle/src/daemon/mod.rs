@@ -267,13 +267,21 @@ mod tests {
         let e = launcher_outcome(b"Ealready running (pid 7)\n");
         assert_eq!(e.error.as_deref(), Some("already running (pid 7)"));
         assert_eq!(e.exit_code(), 1);
-        assert!(launcher_outcome(b"").error.unwrap().contains("before it was ready"));
+        assert!(
+            launcher_outcome(b"")
+                .error
+                .unwrap()
+                .contains("before it was ready")
+        );
         assert!(launcher_outcome(b"Rx").error.is_some());
     }
 
     #[test]
     fn service_names() {
         assert_eq!(service_name(Path::new("C:/agent/tour.ini")), "circle-tour");
-        assert_eq!(service_name(Path::new("/etc/my conf.ini")), "circle-my_conf");
+        assert_eq!(
+            service_name(Path::new("/etc/my conf.ini")),
+            "circle-my_conf"
+        );
     }
 }

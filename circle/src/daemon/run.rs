@@ -125,7 +125,10 @@ impl LogFile {
     /// # Errors
     /// The I/O error; the old file is kept then.
     pub fn reopen(&self) -> std::io::Result<()> {
-        let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let file = open_append(&g.0)?;
         #[cfg(unix)]
         {
@@ -156,7 +159,10 @@ impl LogFile {
 
 impl Write for LogFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // One write_all per event keeps lines whole when several threads log.
         g.1.write_all(buf)?;
         Ok(buf.len())
@@ -211,7 +217,10 @@ fn init_logging(
                 .with_writer(move || w.clone())
                 .try_init();
             return r.map(|()| Some(log)).map_err(|e| {
-                Error::runtime("installing the logger", std::io::Error::other(e.to_string()))
+                Error::runtime(
+                    "installing the logger",
+                    std::io::Error::other(e.to_string()),
+                )
             });
         }
         (Some("stderr"), None) => builder
@@ -223,9 +232,12 @@ fn init_logging(
             .with_writer(std::io::stdout)
             .try_init(),
     };
-    result
-        .map(|()| None)
-        .map_err(|e| Error::runtime("installing the logger", std::io::Error::other(e.to_string())))
+    result.map(|()| None).map_err(|e| {
+        Error::runtime(
+            "installing the logger",
+            std::io::Error::other(e.to_string()),
+        )
+    })
 }
 
 /// Runs `circled` as asked and returns its exit code: 0 after a clean stop (or, for the
@@ -262,8 +274,14 @@ pub fn run(opts: RunOptions) -> i32 {
         }
     };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let output = opts.log_output.clone().or_else(|| config.circle.logoutput.clone());
-    let level = opts.log_level.clone().or_else(|| config.circle.loglevel.clone());
+    let output = opts
+        .log_output
+        .clone()
+        .or_else(|| config.circle.logoutput.clone());
+    let level = opts
+        .log_level
+        .clone()
+        .or_else(|| config.circle.loglevel.clone());
     let mut pidfile = opts
         .pidfile
         .clone()
@@ -273,7 +291,10 @@ pub fn run(opts: RunOptions) -> i32 {
     if opts.daemon && cfg!(windows) && !opts.service {
         let mut args = Vec::new();
         for (flag, v) in [
-            ("--pidfile", pidfile.as_ref().map(|p| p.as_os_str().to_owned())),
+            (
+                "--pidfile",
+                pidfile.as_ref().map(|p| p.as_os_str().to_owned()),
+            ),
             ("--log-output", output.as_ref().map(Into::into)),
             ("--log-level", level.as_ref().map(Into::into)),
         ] {
@@ -366,7 +387,7 @@ pub fn run(opts: RunOptions) -> i32 {
             return 1;
         }
     };
-    let report: Box<dyn FnOnce(&Result<()>) + Send> = Box::new(move |r| {
+    let report: Started = Box::new(move |r| {
         if let Some(rd) = readiness {
             match r {
                 Ok(()) => rd.ready(),
@@ -394,6 +415,9 @@ fn block_on<F: std::future::Future<Output = Result<()>>>(f: F) -> Result<()> {
         .block_on(f)
 }
 
+/// Told whether the start succeeded (the daemon's readiness, the service's Running state).
+type Started = Box<dyn FnOnce(&Result<()>) + Send>;
+
 /// Pidfile, supervisor, control server; then waits for a stop (signal, `quit`, service stop).
 /// `started` learns whether the start succeeded, before the wait.
 async fn serve(
@@ -401,7 +425,7 @@ async fn serve(
     pidfile: Option<PathBuf>,
     log: Option<LogFile>,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
-    started: Box<dyn FnOnce(&Result<()>) + Send>,
+    started: Started,
 ) -> Result<()> {
     let start = async {
         // Refuse a second instance before starting any process.
@@ -540,7 +564,10 @@ mod tests {
         log.write_all(b"two\n").unwrap();
         log.reopen().unwrap();
         log.write_all(b"three\n").unwrap();
-        assert_eq!(std::fs::read_to_string(tmp.path().join("c.log.1")).unwrap(), "one\ntwo\n");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("c.log.1")).unwrap(),
+            "one\ntwo\n"
+        );
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "three\n");
     }
 }

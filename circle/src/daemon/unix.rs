@@ -17,8 +17,12 @@ fn last(what: &str) -> Error {
 pub(super) fn daemonize(log: Option<&Path>) -> Result<Detached> {
     // Open the log before forking, so a bad path is reported by the launcher.
     let target = match log {
-        Some(p) => CString::new(p.as_os_str().as_bytes())
-            .map_err(|_| Error::io(p, io::Error::new(io::ErrorKind::InvalidInput, "NUL in path")))?,
+        Some(p) => CString::new(p.as_os_str().as_bytes()).map_err(|_| {
+            Error::io(
+                p,
+                io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"),
+            )
+        })?,
         None => CString::new("/dev/null").map_err(|_| last("log path"))?,
     };
     // SAFETY: plain descriptor calls; the path is NUL-terminated.

@@ -9,7 +9,9 @@ use windows_service::service::{
     ServiceAccess, ServiceControl, ServiceControlAccept, ServiceErrorControl, ServiceExitCode,
     ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
 };
-use windows_service::service_control_handler::{self, ServiceControlHandlerResult, ServiceStatusHandle};
+use windows_service::service_control_handler::{
+    self, ServiceControlHandlerResult, ServiceStatusHandle,
+};
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 use windows_sys::Win32::Foundation::{ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_EXISTS};
@@ -69,9 +71,8 @@ pub(super) fn install_and_start(name: &str, config: &Path, args: &[OsString]) ->
         Err(e) => return Err(svc_err(name, "cannot install the service", e)),
     };
     if installed {
-        let _ = service.set_description(
-            "Supervises the processes of a circle configuration (agentry-circle)",
-        );
+        let _ = service
+            .set_description("Supervises the processes of a circle configuration (agentry-circle)");
     }
     let status = service
         .query_status()

@@ -153,7 +153,10 @@ impl Circled {
         let o = self.ctl(args);
         let err = String::from_utf8(o.stderr).unwrap();
         assert!(!o.status.success(), "circlectl {args:?} should fail");
-        assert!(!err.trim().is_empty(), "circlectl {args:?}: nothing on stderr");
+        assert!(
+            !err.trim().is_empty(),
+            "circlectl {args:?}: nothing on stderr"
+        );
         err
     }
 
