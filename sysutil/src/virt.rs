@@ -583,6 +583,27 @@ pub fn read_vm_signals(
     s
 }
 
+/// The running kernel's release (`uname -r`, the same text as `/proc/sys/kernel/osrelease`)
+/// without opening a file.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn kernel_release() -> Option<String> {
+    // SAFETY: an all-zero utsname is valid; uname fills it with NUL-terminated fields.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return None;
+    }
+    // SAFETY: release is NUL-terminated (uname, and zeroed before).
+    let r = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) };
+    Some(r.to_string_lossy().into_owned())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kernel_release() -> Option<String> {
+    None
+}
+
 /// At most `max` bytes of the start of a file, as text.
 fn read_prefix(path: &Path, max: usize) -> Option<String> {
     use std::io::Read;
@@ -638,7 +659,12 @@ pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
     };
     s.proc_vz = exists(&proc.join("vz"));
     s.proc_bc = s.proc_vz && exists(&proc.join("bc"));
-    s.osrelease = first_line(&proc.join("sys/kernel/osrelease"));
+    s.osrelease = if root == Path::new("/") {
+        kernel_release()
+    } else {
+        None
+    }
+    .or_else(|| first_line(&proc.join("sys/kernel/osrelease")));
     if settled(&s) {
         return s;
     }
