@@ -5,7 +5,7 @@
 //! reflinks on Btrfs/XFS and copies in the kernel elsewhere), macOS `fclonefileat` with
 //! `fcopyfile` as the fallback, Windows `CopyFileExW` (through `std::fs::copy`).
 
-use std::fs::{self, File, Metadata};
+use std::fs::{self, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,7 +141,7 @@ fn write_temp(
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
-fn finish(to: &File, md: &Metadata, tmp: &Path, perms: bool, times: bool) -> Result<()> {
+fn finish(to: &fs::File, md: &Metadata, tmp: &Path, perms: bool, times: bool) -> Result<()> {
     if perms {
         to.set_permissions(md.permissions())
             .map_err(|e| Error::io("set permissions of", tmp, e))?;
@@ -156,7 +156,7 @@ fn finish(to: &File, md: &Metadata, tmp: &Path, perms: bool, times: bool) -> Res
 /// Linux: `copy_file_range` until it reports the end (no `statx` probes as in
 /// `io::copy`); `io::copy` where the kernel or the file system refuses it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn copy_data(from: &mut File, to: &mut File, len: u64) -> io::Result<u64> {
+fn copy_data(from: &mut fs::File, to: &mut fs::File, len: u64) -> io::Result<u64> {
     use rustix::io::Errno;
     let mut done = 0u64;
     loop {
@@ -183,7 +183,7 @@ fn copy_data(from: &mut File, to: &mut File, len: u64) -> io::Result<u64> {
     unix,
     not(any(target_os = "linux", target_os = "android", target_os = "macos"))
 ))]
-fn copy_data(from: &mut File, to: &mut File, _len: u64) -> io::Result<u64> {
+fn copy_data(from: &mut fs::File, to: &mut fs::File, _len: u64) -> io::Result<u64> {
     use std::io::{Read, Write};
     let mut buf = vec![0u8; 256 * 1024];
     let mut n = 0u64;
@@ -236,7 +236,7 @@ fn write_temp(
         fs::OpenOptions::new()
             .write(true)
             .open(tmp)
-            .or_else(|_| File::open(tmp))
+            .or_else(|_| fs::File::open(tmp))
             .map_err(|e| Error::io("open", tmp, e))?
     } else {
         let to = fs::OpenOptions::new()

@@ -34,13 +34,19 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
+/// The permission bits of a `stat` (`mode_t` is 16 bits on some systems).
+#[allow(clippy::unnecessary_cast)]
+fn perm_bits(st: &rustix::fs::Stat) -> u32 {
+    (st.st_mode as u32) & 0o7777
+}
+
 /// Give the owner write and search permission on an open directory, so that its
 /// entries can be removed. Returns whether the mode changed.
 fn make_writable(dir: &OwnedFd) -> bool {
     let Ok(st) = rustix::fs::fstat(dir) else {
         return false;
     };
-    let mode = st.st_mode as u32 & 0o7777;
+    let mode = perm_bits(&st);
     if mode & 0o300 == 0o300 {
         return false;
     }
@@ -82,14 +88,12 @@ impl Backend for Fs {
             }
             Err(e) => return Err(err("open", parent, e)),
         };
-        let before = rustix::fs::fstat(&pfd)
-            .ok()
-            .map(|s| s.st_mode as u32 & 0o7777);
+        let before = rustix::fs::fstat(&pfd).ok().map(|s| perm_bits(&s));
         let dir = pfd;
         let result = f(&dir);
         if let Some(mode) = before
             && let Ok(now) = rustix::fs::fstat(&dir)
-            && now.st_mode as u32 & 0o7777 != mode
+            && perm_bits(&now) != mode
         {
             // Put back the mode the removal changed to unlink a read-only entry.
             let _ = rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode as _));
@@ -122,7 +126,7 @@ impl Backend for Fs {
                 if FileType::from_raw_mode(st.st_mode as _) != FileType::Directory {
                     return Ok(None);
                 }
-                let mode = st.st_mode as u32 & 0o7777 | 0o700;
+                let mode = perm_bits(&st) | 0o700;
                 with_write(dir, || {
                     rustix::fs::chmodat(dir, name, Mode::from_raw_mode(mode as _), AtFlags::empty())
                 })
