@@ -201,6 +201,11 @@ pub fn read_release_files(root: &Path) -> ReleaseFiles {
     if has_upstream {
         names.push("upstream-release/lsb-release".into());
     }
+    if files.os_release.is_none()
+        && let Some(text) = read_text(root, "bin/freebsd-version")
+    {
+        files.other.insert("bin/freebsd-version".into(), text);
+    }
     for name in names {
         if files.etc.contains_key(&name) {
             continue;

@@ -355,6 +355,9 @@ pub struct ReleaseFiles {
     /// Files of `etc/`, keyed by their path under `etc/`: `lsb-release`, `debian_version`,
     /// `centos-release`, `SuSE-release`, `upstream-release/lsb-release`, `release`, ...
     pub etc: BTreeMap<String, String>,
+    /// Other files, keyed by their path under the root, read only when there is no
+    /// os-release: `bin/freebsd-version` (FreeBSD's os-release is made at boot).
+    pub other: BTreeMap<String, String>,
 }
 
 impl ReleaseFiles {
@@ -381,7 +384,14 @@ impl ReleaseFiles {
     /// Whether nothing was found.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.os_release.is_none() && self.etc.is_empty()
+        self.os_release.is_none() && self.etc.is_empty() && self.other.is_empty()
+    }
+
+    /// Adds another file (`path` relative to the root, e.g. "bin/freebsd-version").
+    #[must_use]
+    pub fn root_file(mut self, path: impl Into<String>, text: impl Into<String>) -> Self {
+        self.other.insert(path.into(), text.into());
+        self
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -837,7 +847,9 @@ pub fn identify(files: &ReleaseFiles) -> Distribution {
         })
     });
     let Some((base_id, base_source)) = base else {
-        return solaris_from_release(files.get("release")).unwrap_or_else(Distribution::unknown);
+        return solaris_from_release(files.get("release"))
+            .or_else(|| freebsd_from_version_script(files.other.get("bin/freebsd-version")))
+            .unwrap_or_else(Distribution::unknown);
     };
 
     // Derivatives that ship their parent's files.
@@ -1046,6 +1058,30 @@ pub fn debian_codename(version: &str) -> Option<&'static str> {
         4.. => NAMES.get(major as usize + 4).copied(),
         _ => None,
     }
+}
+
+/// The userland version in FreeBSD's `/bin/freebsd-version` script
+/// (`USERLAND_VERSION="13.2-RELEASE-p4"`).
+#[must_use]
+pub fn parse_freebsd_version_script(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let v = l.trim().strip_prefix("USERLAND_VERSION=")?;
+        let v = v.trim().trim_matches('"').trim();
+        (v.starts_with(|c: char| c.is_ascii_digit())).then(|| v.to_string())
+    })
+}
+
+fn freebsd_from_version_script(text: Option<&String>) -> Option<Distribution> {
+    let full = parse_freebsd_version_script(text?)?;
+    Some(Distribution {
+        system: System::FreeBsd,
+        dist: "FreeBSD".into(),
+        id: "freebsd".into(),
+        version: super::unix::bsd_version(&full),
+        codename: None,
+        like: Vec::new(),
+        pretty_name: format!("FreeBSD {full}"),
+    })
 }
 
 /// Parses Solaris and illumos `/etc/release`: "Oracle Solaris 11.4 X86" → ("Oracle Solaris",
@@ -1288,6 +1324,30 @@ mod tests {
             Some(("OpenIndiana Hipster".into(), "2023.04".into()))
         );
         assert_eq!(parse_solaris_release("\u{0}\u{1}garbage"), None);
+    }
+
+    #[test]
+    fn freebsd_version_script() {
+        let script = "#!/bin/sh\n# comment\nUSERLAND_VERSION=\"13.2-RELEASE-p4\"\n";
+        assert_eq!(
+            parse_freebsd_version_script(script).as_deref(),
+            Some("13.2-RELEASE-p4")
+        );
+        let d = identify(&ReleaseFiles::new().root_file("bin/freebsd-version", script));
+        assert_eq!(
+            (d.system, d.dist.as_str(), d.id.as_str(), d.version.as_str()),
+            (System::FreeBsd, "FreeBSD", "freebsd", "13.2")
+        );
+        assert_eq!(
+            parse_freebsd_version_script("USERLAND_VERSION=\"$foo\""),
+            None
+        );
+        let os = "NAME=FreeBSD\nVERSION=\"14.0-RELEASE\"\nVERSION_ID=\"14.0\"\nID=freebsd\nPRETTY_NAME=\"FreeBSD 14.0-RELEASE\"\n";
+        let d = identify(&ReleaseFiles::new().os_release(os));
+        assert_eq!(
+            (d.system, d.dist.as_str(), d.version.as_str()),
+            (System::FreeBsd, "FreeBSD", "14.0")
+        );
     }
 
     #[test]
