@@ -462,14 +462,19 @@ impl Plan {
     ) -> Result<()> {
         let includes = filters.has_includes();
         let follow = !options.symlinks;
+        let pruned = std::cell::RefCell::new(Vec::new());
         let walker = walkdir::WalkDir::new(src)
             .follow_links(follow)
             .into_iter()
             .filter_entry(|e| {
-                !e.file_type().is_dir() || e.depth() == 0 || {
+                let enter = !e.file_type().is_dir() || e.depth() == 0 || {
                     let r = rel.join(e.path().strip_prefix(src).unwrap_or(e.path()));
                     filters.enter_dir_norm(&r)
+                };
+                if !enter {
+                    pruned.borrow_mut().push(e.path().to_path_buf());
                 }
+                enter
             });
         // Index of each source directory's plan entry, by depth, for the files' parents.
         let mut stack: Vec<usize> = Vec::new();
@@ -580,6 +585,9 @@ impl Plan {
                 },
                 parent,
             ));
+        }
+        for p in pruned.into_inner() {
+            self.skip(&p);
         }
         Ok(())
     }

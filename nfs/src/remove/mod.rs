@@ -122,7 +122,11 @@ pub fn remove_with(src: impl AsRef<Path>, options: &RemoveOptions) -> Result<Rep
         let plan = run(&sources, &filters, options, true, &Tracker::new(None))?;
         tracker.set_totals(plan.files, plan.bytes);
     }
-    run(&sources, &filters, options, options.dry_run, &tracker)
+    if options.dry_run {
+        // A plan has no progress to report (and no totals to report it against).
+        return run(&sources, &filters, options, true, &Tracker::new(None));
+    }
+    run(&sources, &filters, options, false, &tracker)
 }
 
 fn dry(yes: bool) -> Report {
