@@ -969,7 +969,7 @@ pub fn identify(files: &ReleaseFiles) -> Distribution {
     let version = best_version(&versions);
 
     // codename
-    let mut own_names = vec![dist.as_str()];
+    let mut own_names = vec![dist.as_str(), id.as_str()];
     own_names.extend(os_get("NAME"));
     own_names.extend(rel.as_ref().map(|r| r.line.name.as_str()));
     let good_codename = |c: &str| good_codename(c, &own_names);
