@@ -689,6 +689,9 @@ impl Sink {
     }
 }
 
+/// Counts supervisors created in this process, to make their markers unique.
+static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Longest line kept whole in memory; a longer one is written in pieces.
 const MAX_LINE: usize = 1 << 20;
 
@@ -746,7 +749,12 @@ impl Actor {
             watchers,
             pid_owner: HashMap::new(),
             reaper,
-            marker_prefix: format!("{}:", std::process::id()),
+            // Unique per supervisor, also among several in one process.
+            marker_prefix: format!(
+                "{}.{}:",
+                std::process::id(),
+                INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
             opts,
             serial: 0,
             config,

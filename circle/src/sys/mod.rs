@@ -13,7 +13,8 @@
 
 use std::path::PathBuf;
 
-#[cfg(unix)]
+// Pure, compiled everywhere; used by the Linux backend.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 pub(crate) mod proc_tree;
 #[cfg(unix)]
 pub(crate) mod unix;

@@ -164,6 +164,8 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
         limits.push((res, v));
     }
     let umask = spec.umask;
+    #[cfg(not(target_os = "linux"))]
+    let _ = spec.die_with_parent;
     #[cfg(target_os = "linux")]
     let die_with_parent = spec.die_with_parent;
     #[cfg(target_os = "linux")]

@@ -108,6 +108,7 @@ fn reader_thread(read: Owned) -> OutputPipe {
         .name("circle-output".into())
         .stack_size(64 * 1024)
         .spawn(move || {
+            let read = read;
             let mut buf = vec![0u8; 16 * 1024];
             loop {
                 let mut n: u32 = 0;
@@ -331,6 +332,7 @@ impl Reaper {
             .name("circle-wait".into())
             .stack_size(64 * 1024)
             .spawn(move || {
+                let dup = dup;
                 // SAFETY: a handle this thread owns.
                 unsafe { WaitForSingleObject(dup.0, INFINITE) };
                 let mut code: u32 = 0;
