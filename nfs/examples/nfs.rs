@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run -p agentry-nfs --example nfs -- copy SRC DST [--filter-files G]... [--exclude-dirs G]... [--symlinks] [--mode 750] [--no-overwrite]
 //! cargo run -p agentry-nfs --example nfs -- remove 'logs/*.log' --dry-run
+//! cargo run -p agentry-nfs --example nfs -- compress SRC DSTDIR [--name N] [--format tar.gz|tar|zip] [--root R] [filters]
+//! cargo run -p agentry-nfs --example nfs -- uncompress ARCHIVE DSTDIR [--no-overwrite] [--temp-dir DIR]
 //! cargo run -p agentry-nfs --example nfs -- touch PATH
 //! cargo run -p agentry-nfs --example nfs -- rename SRC DST
 //! ```
@@ -19,7 +21,10 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
-#[command(name = "nfs", about = "Filtered copy and remove, touch, rename")]
+#[command(
+    name = "nfs",
+    about = "Filtered copy and remove, touch, rename, compress and uncompress"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -116,7 +121,45 @@ enum Command {
     Touch { path: PathBuf },
     /// Move a path (copy and remove across file systems).
     Rename { src: PathBuf, dst: PathBuf },
-    // archive: `Compress` and `Uncompress` (nfs-archive) go here.
+    /// Pack a directory (or a file) into DSTDIR as tar.gz, tar or zip.
+    Compress {
+        src: PathBuf,
+        dst_dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        /// The archive's file name (the extension is added when missing).
+        #[arg(long)]
+        name: Option<String>,
+        /// tar.gz (default), tar or zip.
+        #[arg(long, default_value = "tar.gz")]
+        format: nfs::ArchiveFormat,
+        /// The top folder inside the archive (default: the source's name; "" for none).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Deflate level 0-9 (default 6).
+        #[arg(long)]
+        level: Option<u32>,
+        /// Sorted entries, fixed times, no owners: byte-identical archives.
+        #[arg(long)]
+        reproducible: bool,
+    },
+    /// Unpack a tar, tar.gz or zip (recognised by content) into DSTDIR, refusing any
+    /// entry that would land outside it.
+    Uncompress {
+        archive: PathBuf,
+        dst_dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        /// Keep existing files.
+        #[arg(long)]
+        no_overwrite: bool,
+        /// Extract inside this directory first, then move into place (all or nothing).
+        #[arg(long, value_name = "DIR")]
+        temp_dir: Option<PathBuf>,
+        /// Refuse archives expanding past this many bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_bytes: Option<u64>,
+    },
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -177,6 +220,71 @@ fn run(cli: Cli) -> Result<()> {
             }
             let report = nfs::remove_with(&src, &opts)?;
             finish(bar, &report, "removed");
+        }
+        Command::Compress {
+            src,
+            dst_dir,
+            common,
+            name,
+            format,
+            root,
+            level,
+            reproducible,
+        } => {
+            let mut opts = nfs::CompressOptions::new()
+                .filters(common.filters())
+                .dry_run(common.dry_run)
+                .format(format)
+                .reproducible(reproducible);
+            if let Some(n) = name {
+                opts = opts.name(n);
+            }
+            if let Some(r) = root {
+                opts = opts.root(r);
+            }
+            if let Some(l) = level {
+                opts = opts.level(l);
+            }
+            let bar = common.bar();
+            if let Some(b) = &bar {
+                opts = opts.progress(follow(b.clone()));
+            }
+            let made = nfs::compress_report(&src, &dst_dir, &opts)
+                .with_context(|| format!("compress {}", src.display()))?;
+            finish(bar, &made.report, "added");
+            if made.report.dry_run {
+                eprintln!("would write {}", made.path.display());
+            } else {
+                println!("{}", made.path.display());
+            }
+        }
+        Command::Uncompress {
+            archive,
+            dst_dir,
+            common,
+            no_overwrite,
+            temp_dir,
+            max_bytes,
+        } => {
+            let mut opts = nfs::UncompressOptions::new()
+                .filters(common.filters())
+                .dry_run(common.dry_run);
+            if no_overwrite {
+                opts = opts.overwrite(nfs::Overwrite::Never);
+            }
+            if let Some(t) = temp_dir {
+                opts = opts.temp_dir(t);
+            }
+            if let Some(m) = max_bytes {
+                opts = opts.max_bytes(m);
+            }
+            let bar = common.bar();
+            if let Some(b) = &bar {
+                opts = opts.progress(follow(b.clone()));
+            }
+            let report = nfs::uncompress(&archive, &dst_dir, &opts)
+                .with_context(|| format!("uncompress {}", archive.display()))?;
+            finish(bar, &report, "extracted");
         }
         Command::Touch { path } => nfs::touch(&path)?,
         Command::Rename { src, dst } => {

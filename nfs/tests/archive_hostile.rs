@@ -47,7 +47,13 @@ fn listing(parent: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = walkdir::WalkDir::new(parent)
         .min_depth(1)
         .into_iter()
-        .map(|e| e.unwrap().path().strip_prefix(parent).unwrap().to_path_buf())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .strip_prefix(parent)
+                .unwrap()
+                .to_path_buf()
+        })
         .collect();
     v.sort();
     v
@@ -72,8 +78,15 @@ fn refused(name: &str, bytes: &[u8], entry: &str, o: UncompressOptions) -> Error
         .into_iter()
         .filter(|p| !p.starts_with("scratch"))
         .collect();
-    assert_eq!(before, after, "dst changed or something was written outside it");
-    assert_eq!(listing(&scratch), Vec::<PathBuf>::new(), "temp dir left behind");
+    assert_eq!(
+        before, after,
+        "dst changed or something was written outside it"
+    );
+    assert_eq!(
+        listing(&scratch),
+        Vec::<PathBuf>::new(),
+        "temp dir left behind"
+    );
     // In place: whatever was written stays inside dst.
     let e = nfs::uncompress(&archive, &dst, &o).unwrap_err();
     check_names(&e, entry);
@@ -94,7 +107,10 @@ fn refused(name: &str, bytes: &[u8], entry: &str, o: UncompressOptions) -> Error
 
 fn check_names(e: &Error, entry: &str) {
     let s = e.to_string();
-    assert!(s.contains(&format!("{entry:?}")), "error does not name {entry:?}: {s}");
+    assert!(
+        s.contains(&format!("{entry:?}")),
+        "error does not name {entry:?}: {s}"
+    );
 }
 
 fn unsafe_entry(e: &Error) -> bool {
@@ -103,18 +119,43 @@ fn unsafe_entry(e: &Error) -> bool {
 
 #[test]
 fn dot_dot_escape() {
-    let t = raw_tar(&[E(b"ok.txt", b'0', b"fine", b""), E(b"../evil.txt", b'0', b"evil", b"")]);
-    assert!(unsafe_entry(&refused("a.tar", &t, "../evil.txt", UncompressOptions::new())));
+    let t = raw_tar(&[
+        E(b"ok.txt", b'0', b"fine", b""),
+        E(b"../evil.txt", b'0', b"evil", b""),
+    ]);
+    assert!(unsafe_entry(&refused(
+        "a.tar",
+        &t,
+        "../evil.txt",
+        UncompressOptions::new()
+    )));
     let t = raw_tar(&[E(b"a/b/../../../evil.txt", b'0', b"evil", b"")]);
-    assert!(unsafe_entry(&refused("b.tar.gz", &gz(&t), "a/b/../../../evil.txt", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "b.tar.gz",
+        &gz(&t),
+        "a/b/../../../evil.txt",
+        UncompressOptions::new()
+    )));
 }
 
 #[test]
 fn absolute_drive_unc_backslash() {
-    for name in [&b"/tmp/nfs-evil-abs"[..], b"C:\\evil.txt", b"c:/evil.txt", b"\\\\server\\share\\evil", b"a\\..\\..\\evil", b"//server/share/x"] {
+    for name in [
+        &b"/tmp/nfs-evil-abs"[..],
+        b"C:\\evil.txt",
+        b"c:/evil.txt",
+        b"\\\\server\\share\\evil",
+        b"a\\..\\..\\evil",
+        b"//server/share/x",
+    ] {
         let t = raw_tar(&[E(name, b'0', b"evil", b"")]);
         let shown = String::from_utf8_lossy(name).into_owned();
-        assert!(unsafe_entry(&refused("x.tar", &gz(&t), &shown, UncompressOptions::new())));
+        assert!(unsafe_entry(&refused(
+            "x.tar",
+            &gz(&t),
+            &shown,
+            UncompressOptions::new()
+        )));
     }
     assert!(!Path::new("/tmp/nfs-evil-abs").exists());
 }
@@ -122,17 +163,43 @@ fn absolute_drive_unc_backslash() {
 #[test]
 fn symlink_out_then_write_through() {
     // A link pointing out is refused by itself...
-    let t = raw_tar(&[E(b"link", b'2', b"", b"../outside"), E(b"link/evil", b'0', b"evil", b"")]);
-    assert!(unsafe_entry(&refused("l.tar", &t, "link", UncompressOptions::new())));
+    let t = raw_tar(&[
+        E(b"link", b'2', b"", b"../outside"),
+        E(b"link/evil", b'0', b"evil", b""),
+    ]);
+    assert!(unsafe_entry(&refused(
+        "l.tar",
+        &t,
+        "link",
+        UncompressOptions::new()
+    )));
     let t = raw_tar(&[E(b"abs", b'2', b"", b"/etc")]);
-    assert!(unsafe_entry(&refused("l2.tar", &t, "abs", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "l2.tar",
+        &t,
+        "abs",
+        UncompressOptions::new()
+    )));
     // ...and a link pointing inside cannot be written through either.
-    let t = raw_tar(&[E(b"sub/", b'5', b"", b""), E(b"link", b'2', b"", b"sub"), E(b"link/evil", b'0', b"evil", b"")]);
+    let t = raw_tar(&[
+        E(b"sub/", b'5', b"", b""),
+        E(b"link", b'2', b"", b"sub"),
+        E(b"link/evil", b'0', b"evil", b""),
+    ]);
     let e = refused("l3.tar", &t, "link/evil", UncompressOptions::new());
     assert!(e.to_string().contains("symbolic link"), "{e}");
     // A chain of links that looks inside lexically but escapes for real.
-    let t = raw_tar(&[E(b"d/", b'5', b"", b""), E(b"d/up", b'2', b"", b".."), E(b"esc", b'2', b"", b"d/up/../..")]);
-    assert!(unsafe_entry(&refused("l4.tar", &t, "esc", UncompressOptions::new())));
+    let t = raw_tar(&[
+        E(b"d/", b'5', b"", b""),
+        E(b"d/up", b'2', b"", b".."),
+        E(b"esc", b'2', b"", b"d/up/../.."),
+    ]);
+    assert!(unsafe_entry(&refused(
+        "l4.tar",
+        &t,
+        "esc",
+        UncompressOptions::new()
+    )));
 }
 
 #[cfg(unix)]
@@ -157,25 +224,48 @@ fn symlink_already_in_destination_is_not_followed() {
     fs::write(&archive, t).unwrap();
     nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
     assert_eq!(fs::read(outside.join("target")).unwrap(), b"precious");
-    assert!(!fs::symlink_metadata(dst.join("f")).unwrap().file_type().is_symlink());
+    assert!(
+        !fs::symlink_metadata(dst.join("f"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(fs::read(dst.join("f")).unwrap(), b"new");
 }
 
 #[test]
 fn hardlinks_out() {
     let t = raw_tar(&[E(b"hl", b'1', b"", b"../../etc/passwd")]);
-    assert!(unsafe_entry(&refused("h.tar", &t, "hl", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "h.tar",
+        &t,
+        "hl",
+        UncompressOptions::new()
+    )));
     let t = raw_tar(&[E(b"hl", b'1', b"", b"/etc/passwd")]);
-    assert!(unsafe_entry(&refused("h2.tar", &t, "hl", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "h2.tar",
+        &t,
+        "hl",
+        UncompressOptions::new()
+    )));
     // A hard link to something the archive did not extract (e.g. a file already in dst).
     let t = raw_tar(&[E(b"hl", b'1', b"", b"keep.txt")]);
-    assert!(unsafe_entry(&refused("h3.tar", &t, "hl", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "h3.tar",
+        &t,
+        "hl",
+        UncompressOptions::new()
+    )));
 }
 
 #[test]
 fn hardlink_inside_is_extracted() {
     let parent = tempfile::tempdir().unwrap();
-    let t = raw_tar(&[E(b"a.txt", b'0', b"data", b""), E(b"b.txt", b'1', b"", b"a.txt")]);
+    let t = raw_tar(&[
+        E(b"a.txt", b'0', b"data", b""),
+        E(b"b.txt", b'1', b"", b"a.txt"),
+    ]);
     let archive = parent.path().join("h.tar");
     fs::write(&archive, t).unwrap();
     let dst = parent.path().join("dst");
@@ -197,20 +287,67 @@ fn bombs() {
     // 20 MiB of zeros (past the 16 MiB where the ratio is checked): tiny compressed.
     let zeros = vec![0u8; 20 << 20];
     let t = gz(&raw_tar(&[E(b"zeros", b'0', &zeros, b"")]));
-    let e = refused("bomb.tar.gz", &t, "zeros", UncompressOptions::new().max_bytes(4 << 20));
-    assert!(matches!(e, Error::ArchiveLimit { what: "total size", .. }), "{e}");
-    let e = refused("bomb.tar.gz", &t, "zeros", UncompressOptions::new().max_ratio(100));
-    assert!(matches!(e, Error::ArchiveLimit { what: "compression ratio", .. }), "{e}");
-    let t = raw_tar(&[E(b"a", b'0', b"", b""), E(b"b", b'0', b"", b""), E(b"c", b'0', b"", b"")]);
+    let e = refused(
+        "bomb.tar.gz",
+        &t,
+        "zeros",
+        UncompressOptions::new().max_bytes(4 << 20),
+    );
+    assert!(
+        matches!(
+            e,
+            Error::ArchiveLimit {
+                what: "total size",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = refused(
+        "bomb.tar.gz",
+        &t,
+        "zeros",
+        UncompressOptions::new().max_ratio(100),
+    );
+    assert!(
+        matches!(
+            e,
+            Error::ArchiveLimit {
+                what: "compression ratio",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let t = raw_tar(&[
+        E(b"a", b'0', b"", b""),
+        E(b"b", b'0', b"", b""),
+        E(b"c", b'0', b"", b""),
+    ]);
     let e = refused("many.tar", &t, "c", UncompressOptions::new().max_entries(2));
-    assert!(matches!(e, Error::ArchiveLimit { what: "entry count", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::ArchiveLimit {
+                what: "entry count",
+                ..
+            }
+        ),
+        "{e}"
+    );
     // The same as a zip.
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     z.start_file("zeros", opts).unwrap();
     z.write_all(&zeros).unwrap();
     let zb = z.finish().unwrap().into_inner();
-    let e = refused("bomb.zip", &zb, "zeros", UncompressOptions::new().max_bytes(4 << 20));
+    let e = refused(
+        "bomb.zip",
+        &zb,
+        "zeros",
+        UncompressOptions::new().max_bytes(4 << 20),
+    );
     assert!(matches!(e, Error::ArchiveLimit { .. }), "{e}");
 }
 
@@ -223,31 +360,53 @@ fn zip_with(build: impl FnOnce(&mut zip::ZipWriter<std::io::Cursor<Vec<u8>>>)) -
 #[test]
 fn hostile_zips() {
     let o = zip::write::SimpleFileOptions::default();
-    for name in ["../evil.txt", "/tmp/nfs-evil-zip", "C:\\evil.txt", "a\\..\\..\\evil.txt", "a/../../evil.txt"] {
+    for name in [
+        "../evil.txt",
+        "/tmp/nfs-evil-zip",
+        "C:\\evil.txt",
+        "a\\..\\..\\evil.txt",
+        "a/../../evil.txt",
+    ] {
         let zb = zip_with(|z| {
             z.start_file("fine.txt", o).unwrap();
             z.write_all(b"fine").unwrap();
             z.start_file(name, o).unwrap();
             z.write_all(b"evil").unwrap();
         });
-        assert!(unsafe_entry(&refused("e.zip", &zb, name, UncompressOptions::new())));
+        assert!(unsafe_entry(&refused(
+            "e.zip",
+            &zb,
+            name,
+            UncompressOptions::new()
+        )));
     }
     let zb = zip_with(|z| {
         z.add_symlink("link", "../../outside", o).unwrap();
     });
-    assert!(unsafe_entry(&refused("s.zip", &zb, "link", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "s.zip",
+        &zb,
+        "link",
+        UncompressOptions::new()
+    )));
     let zb = zip_with(|z| {
         z.add_directory("sub/", o).unwrap();
         z.add_symlink("link", "sub", o).unwrap();
         z.start_file("link/evil.txt", o).unwrap();
         z.write_all(b"evil").unwrap();
     });
-    assert!(unsafe_entry(&refused("s2.zip", &zb, "link/evil.txt", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "s2.zip",
+        &zb,
+        "link/evil.txt",
+        UncompressOptions::new()
+    )));
 }
 
 #[test]
 fn zip_fifo_refused() {
-    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let o =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut zb = zip_with(|z| {
         z.start_file("pipe", o).unwrap();
     });
@@ -263,17 +422,32 @@ fn zip_fifo_refused() {
 fn gnu_long_names_and_pax_paths_are_checked_too() {
     // A GNU long name entry carrying `../`.
     let long = format!("../{}", "x".repeat(150));
-    let mut t = raw_tar(&[E(b"././@LongLink", b'L', format!("{long}\0").as_bytes(), b"")]);
+    let mut t = raw_tar(&[E(
+        b"././@LongLink",
+        b'L',
+        format!("{long}\0").as_bytes(),
+        b"",
+    )]);
     t.truncate(t.len() - 1024);
     t.extend(raw_tar(&[E(b"short", b'0', b"evil", b"")]));
-    assert!(unsafe_entry(&refused("g.tar", &t, &long, UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "g.tar",
+        &t,
+        &long,
+        UncompressOptions::new()
+    )));
     // A PAX path record carrying an absolute path.
     let rec = "path=/tmp/nfs-evil-pax\n";
     let rec = format!("{} {rec}", rec.len() + 3);
     let mut t = raw_tar(&[E(b"PaxHeader", b'x', rec.as_bytes(), b"")]);
     t.truncate(t.len() - 1024);
     t.extend(raw_tar(&[E(b"innocent", b'0', b"evil", b"")]));
-    assert!(unsafe_entry(&refused("p.tar", &t, "/tmp/nfs-evil-pax", UncompressOptions::new())));
+    assert!(unsafe_entry(&refused(
+        "p.tar",
+        &t,
+        "/tmp/nfs-evil-pax",
+        UncompressOptions::new()
+    )));
     assert!(!Path::new("/tmp/nfs-evil-pax").exists());
 }
 
@@ -285,7 +459,12 @@ fn truncated_archive_is_an_error() {
     let archive = parent.path().join("t.tar.gz");
     fs::write(&archive, &t[..t.len() / 2]).unwrap();
     let dst = parent.path().join("dst");
-    let e = nfs::uncompress(&archive, &dst, &UncompressOptions::new().temp_dir(parent.path())).unwrap_err();
+    let e = nfs::uncompress(
+        &archive,
+        &dst,
+        &UncompressOptions::new().temp_dir(parent.path()),
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::BadArchive { .. }), "{e}");
     assert!(listing(&dst).is_empty());
 }

@@ -116,7 +116,11 @@ fn small_name() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn entry() -> impl Strategy<Value = (Vec<u8>, u8, Vec<u8>)> {
-    (small_name(), prop_oneof![Just(b'0'), Just(b'5'), Just(b'2'), Just(b'1')], small_name())
+    (
+        small_name(),
+        prop_oneof![Just(b'0'), Just(b'5'), Just(b'2'), Just(b'1')],
+        small_name(),
+    )
 }
 
 proptest! {

@@ -38,7 +38,11 @@ fn make_tree(root: &Path) {
     {
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::{PermissionsExt, symlink};
-        fs::write(root.join(std::ffi::OsStr::from_bytes(b"caf\xe9-latin1")), b"bytes").unwrap();
+        fs::write(
+            root.join(std::ffi::OsStr::from_bytes(b"caf\xe9-latin1")),
+            b"bytes",
+        )
+        .unwrap();
         fs::write(root.join("run.sh"), b"#!/bin/sh\n").unwrap();
         fs::set_permissions(root.join("run.sh"), fs::Permissions::from_mode(0o750)).unwrap();
         fs::write(root.join("ro.txt"), b"ro").unwrap();
@@ -74,7 +78,13 @@ fn snapshot(root: &Path, with_dir_times: bool) -> Vec<(PathBuf, Node)> {
         let m = fs::symlink_metadata(e.path()).unwrap();
         let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
         let (kind, content) = if m.file_type().is_symlink() {
-            ("link", fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes())
+            (
+                "link",
+                fs::read_link(e.path())
+                    .unwrap()
+                    .into_os_string()
+                    .into_encoded_bytes(),
+            )
         } else if m.is_dir() {
             ("dir", Vec::new())
         } else {
@@ -83,7 +93,11 @@ fn snapshot(root: &Path, with_dir_times: bool) -> Vec<(PathBuf, Node)> {
         #[cfg(unix)]
         let mode = {
             use std::os::unix::fs::PermissionsExt;
-            if kind == "link" { 0 } else { m.permissions().mode() & 0o777 }
+            if kind == "link" {
+                0
+            } else {
+                m.permissions().mode() & 0o777
+            }
         };
         #[cfg(not(unix))]
         let mode = 0;
@@ -92,13 +106,27 @@ fn snapshot(root: &Path, with_dir_times: bool) -> Vec<(PathBuf, Node)> {
         } else {
             filetime::FileTime::from_last_modification_time(&m).unix_seconds()
         };
-        out.push((rel, Node { kind, content, mode, mtime }));
+        out.push((
+            rel,
+            Node {
+                kind,
+                content,
+                mode,
+                mtime,
+            },
+        ));
     }
     out
 }
 
 fn assert_same(a: &[(PathBuf, Node)], b: &[(PathBuf, Node)]) {
-    assert_eq!(a.len(), b.len(), "entry count: {:?} vs {:?}", a.iter().map(|x| &x.0).collect::<Vec<_>>(), b.iter().map(|x| &x.0).collect::<Vec<_>>());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "entry count: {:?} vs {:?}",
+        a.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        b.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
     for (x, y) in a.iter().zip(b) {
         assert_eq!(x.0, y.0);
         assert_eq!(x.1, y.1, "{}", x.0.display());
@@ -114,7 +142,8 @@ fn round_trip_every_format() {
     for format in FORMATS {
         for temp in [false, true] {
             let out = tmp.path().join(format!("out-{format}-{temp}"));
-            let archive = nfs::compress(&src, &out, &CompressOptions::new().format(format)).unwrap();
+            let archive =
+                nfs::compress(&src, &out, &CompressOptions::new().format(format)).unwrap();
             assert_eq!(archive, out.join(format!("app.{}", format.extension())));
             let dst = tmp.path().join(format!("x-{format}-{temp}"));
             let mut o = UncompressOptions::new();
@@ -134,13 +163,22 @@ fn root_and_name_options() {
     let src = tmp.path().join("app");
     make_tree(&src);
     for format in FORMATS {
-        let o = CompressOptions::new().format(format).name("pkg-1.0").root("");
+        let o = CompressOptions::new()
+            .format(format)
+            .name("pkg-1.0")
+            .root("");
         let archive = nfs::compress(&src, tmp.path(), &o).unwrap();
-        assert_eq!(archive.file_name().unwrap().to_str().unwrap(), format!("pkg-1.0.{}", format.extension()));
+        assert_eq!(
+            archive.file_name().unwrap().to_str().unwrap(),
+            format!("pkg-1.0.{}", format.extension())
+        );
         let dst = tmp.path().join(format!("flat-{format}"));
         nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
         assert_eq!(fs::read(dst.join("hello.txt")).unwrap(), b"hello\n");
-        let o = CompressOptions::new().format(format).name("nested").root("a/b");
+        let o = CompressOptions::new()
+            .format(format)
+            .name("nested")
+            .root("a/b");
         let archive = nfs::compress(&src, tmp.path(), &o).unwrap();
         let dst = tmp.path().join(format!("nested-{format}"));
         nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
@@ -156,7 +194,10 @@ fn filters_apply_to_compress() {
     fs::create_dir_all(src.join(".git/objects")).unwrap();
     fs::write(src.join(".git/objects/x"), b"git").unwrap();
     fs::write(src.join("sub/a.pyc"), b"pyc").unwrap();
-    let o = CompressOptions::new().exclude_dirs([".git"]).exclude_files(["*.pyc"]).format(ArchiveFormat::Zip);
+    let o = CompressOptions::new()
+        .exclude_dirs([".git"])
+        .exclude_files(["*.pyc"])
+        .format(ArchiveFormat::Zip);
     let archive = nfs::compress(&src, tmp.path(), &o).unwrap();
     let dst = tmp.path().join("x");
     nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
@@ -185,7 +226,9 @@ fn reproducible_output_is_byte_identical() {
         for e in walkdir::WalkDir::new(&src) {
             set_mtime(e.unwrap().path(), 1_700_000_000);
         }
-        let b = fs::read(nfs::compress(&src, tmp.path().join("r2"), &o.clone().threads(1)).unwrap()).unwrap();
+        let b =
+            fs::read(nfs::compress(&src, tmp.path().join("r2"), &o.clone().threads(1)).unwrap())
+                .unwrap();
         assert!(a == b, "{format} differs");
         make_tree_times(&src);
     }
@@ -222,11 +265,17 @@ fn overwrite_policy() {
     fs::write(src.join("a"), b"new").unwrap();
     fs::write(src.join("b"), b"new").unwrap();
     for format in FORMATS {
-        let archive = nfs::compress(&src, tmp.path(), &CompressOptions::new().format(format)).unwrap();
+        let archive =
+            nfs::compress(&src, tmp.path(), &CompressOptions::new().format(format)).unwrap();
         let dst = tmp.path().join(format!("d-{format}"));
         fs::create_dir_all(dst.join("app")).unwrap();
         fs::write(dst.join("app/a"), b"old").unwrap();
-        let r = nfs::uncompress(&archive, &dst, &UncompressOptions::new().overwrite(false)).unwrap();
+        let r = nfs::uncompress(
+            &archive,
+            &dst,
+            &UncompressOptions::new().overwrite(nfs::Overwrite::Never),
+        )
+        .unwrap();
         assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"old");
         assert_eq!(fs::read(dst.join("app/b")).unwrap(), b"new");
         assert_eq!(r.skipped, 1);
@@ -234,9 +283,39 @@ fn overwrite_policy() {
         assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"new");
         // Same with extraction through a temporary directory.
         fs::write(dst.join("app/a"), b"old").unwrap();
-        let o = UncompressOptions::new().overwrite(false).temp_dir(tmp.path().join("t"));
+        let o = UncompressOptions::new()
+            .overwrite(nfs::Overwrite::Never)
+            .temp_dir(tmp.path().join("t"));
         nfs::uncompress(&archive, &dst, &o).unwrap();
         assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"old");
+        // IfNewer: an existing file newer than the entry stays, an older one goes.
+        let entry_time = fs::metadata(src.join("a")).unwrap().modified().unwrap();
+        let later =
+            filetime::FileTime::from_system_time(entry_time + std::time::Duration::from_secs(100));
+        let earlier =
+            filetime::FileTime::from_system_time(entry_time - std::time::Duration::from_secs(100));
+        filetime::set_file_mtime(dst.join("app/a"), later).unwrap();
+        fs::write(dst.join("app/b"), b"old").unwrap();
+        filetime::set_file_mtime(dst.join("app/b"), earlier).unwrap();
+        for temp in [false, true] {
+            let mut o = UncompressOptions::new().overwrite(nfs::Overwrite::IfNewer);
+            if temp {
+                o = o.temp_dir(tmp.path().join("t"));
+            }
+            nfs::uncompress(&archive, &dst, &o).unwrap();
+            assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"old");
+            assert_eq!(fs::read(dst.join("app/b")).unwrap(), b"new");
+            fs::write(dst.join("app/b"), b"old").unwrap();
+            filetime::set_file_mtime(dst.join("app/b"), earlier).unwrap();
+        }
+        // Error: with a temp dir, nothing is moved when one file exists.
+        fs::remove_file(dst.join("app/b")).unwrap();
+        let o = UncompressOptions::new()
+            .overwrite(nfs::Overwrite::Error)
+            .temp_dir(tmp.path().join("t"));
+        let e = nfs::uncompress(&archive, &dst, &o).unwrap_err();
+        assert!(matches!(e, nfs::Error::Exists { .. }), "{e}");
+        assert!(!dst.join("app/b").exists());
     }
     // An existing archive is kept when asked.
     let e = nfs::compress(&src, tmp.path(), &CompressOptions::new().overwrite(false)).unwrap_err();
@@ -264,15 +343,25 @@ fn format_from_content_not_name() {
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("a"), b"x").unwrap();
     for format in FORMATS {
-        let archive = nfs::compress(&src, tmp.path(), &CompressOptions::new().format(format)).unwrap();
+        let archive =
+            nfs::compress(&src, tmp.path(), &CompressOptions::new().format(format)).unwrap();
         let renamed = tmp.path().join(format!("mystery-{format}.bin"));
         fs::rename(&archive, &renamed).unwrap();
         let dst = tmp.path().join(format!("m-{format}"));
         nfs::uncompress(&renamed, &dst, &UncompressOptions::new()).unwrap();
         assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"x");
     }
-    fs::write(tmp.path().join("junk.tar.gz"), b"this is not an archive at all, but long enough to sniff").unwrap();
-    let e = nfs::uncompress(tmp.path().join("junk.tar.gz"), tmp.path().join("j"), &UncompressOptions::new()).unwrap_err();
+    fs::write(
+        tmp.path().join("junk.tar.gz"),
+        b"this is not an archive at all, but long enough to sniff",
+    )
+    .unwrap();
+    let e = nfs::uncompress(
+        tmp.path().join("junk.tar.gz"),
+        tmp.path().join("j"),
+        &UncompressOptions::new(),
+    )
+    .unwrap_err();
     assert!(matches!(e, nfs::Error::BadArchive { .. }), "{e}");
 }
 
@@ -285,7 +374,9 @@ fn gzip_is_one_valid_stream_for_every_reader() {
     let bytes = fs::read(&archive).unwrap();
     // A single-member decoder must read it all: one gzip stream, not several members.
     let mut tar_bytes = Vec::new();
-    flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut tar_bytes).unwrap();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut tar_bytes)
+        .unwrap();
     let mut names = Vec::new();
     for e in tar::Archive::new(&tar_bytes[..]).entries().unwrap() {
         names.push(e.unwrap().path_bytes().into_owned());
@@ -293,16 +384,40 @@ fn gzip_is_one_valid_stream_for_every_reader() {
     assert!(names.iter().any(|n| n.ends_with(b"big.bin")));
     assert!(names.iter().any(|n| n.len() > 200), "long name kept");
     if Command::new("gzip").arg("--version").output().is_ok() {
-        let st = Command::new("gzip").arg("-t").arg(&archive).status().unwrap();
+        let st = Command::new("gzip")
+            .arg("-t")
+            .arg(&archive)
+            .status()
+            .unwrap();
         assert!(st.success(), "gzip -t");
     }
     if Command::new("tar").arg("--version").output().is_ok() {
-        let o = Command::new("tar").arg("tzf").arg(&archive).output().unwrap();
-        assert!(o.status.success(), "tar tzf: {}", String::from_utf8_lossy(&o.stderr));
-        assert_eq!(o.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), names.len());
+        let o = Command::new("tar")
+            .arg("tzf")
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "tar tzf: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            o.stdout
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count(),
+            names.len()
+        );
         let x = tmp.path().join("by-tar");
         fs::create_dir_all(&x).unwrap();
-        let st = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&x).status().unwrap();
+        let st = Command::new("tar")
+            .arg("xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&x)
+            .status()
+            .unwrap();
         assert!(st.success());
         assert_same(&snapshot(&src, false), &snapshot(&x.join("app"), false));
     }
@@ -313,7 +428,12 @@ fn zip_is_read_by_other_readers() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("app");
     make_tree(&src);
-    let archive = nfs::compress(&src, tmp.path(), &CompressOptions::new().format(ArchiveFormat::Zip)).unwrap();
+    let archive = nfs::compress(
+        &src,
+        tmp.path(),
+        &CompressOptions::new().format(ArchiveFormat::Zip),
+    )
+    .unwrap();
     let mut za = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
     let mut found = false;
     for i in 0..za.len() {
@@ -325,15 +445,39 @@ fn zip_is_read_by_other_readers() {
         }
     }
     assert!(found);
-    if Command::new("unzip").arg("-v").output().is_ok_and(|o| o.status.success()) {
-        let o = Command::new("unzip").arg("-tq").arg(&archive).output().unwrap();
-        assert!(o.status.success(), "unzip -t: {}", String::from_utf8_lossy(&o.stdout));
+    if Command::new("unzip")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let o = Command::new("unzip")
+            .arg("-tq")
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "unzip -t: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         let x = tmp.path().join("by-unzip");
-        let st = Command::new("unzip").arg("-q").arg(&archive).arg("-d").arg(&x).status().unwrap();
+        let st = Command::new("unzip")
+            .arg("-q")
+            .arg(&archive)
+            .arg("-d")
+            .arg(&x)
+            .status()
+            .unwrap();
         assert!(st.success());
-        assert_eq!(fs::read(x.join("app/sub/log.txt")).unwrap(), fs::read(src.join("sub/log.txt")).unwrap());
+        assert_eq!(
+            fs::read(x.join("app/sub/log.txt")).unwrap(),
+            fs::read(src.join("sub/log.txt")).unwrap()
+        );
         #[cfg(unix)]
-        assert_eq!(fs::read_link(x.join("app/link")).unwrap(), Path::new("hello.txt"));
+        assert_eq!(
+            fs::read_link(x.join("app/link")).unwrap(),
+            Path::new("hello.txt")
+        );
     }
 }
 
@@ -343,8 +487,16 @@ fn single_file_source() {
     let f = tmp.path().join("notes.txt");
     fs::write(&f, b"notes").unwrap();
     for format in FORMATS {
-        let archive = nfs::compress(&f, tmp.path().join("o"), &CompressOptions::new().format(format)).unwrap();
-        assert_eq!(archive.file_name().unwrap().to_str().unwrap(), format!("notes.txt.{}", format.extension()));
+        let archive = nfs::compress(
+            &f,
+            tmp.path().join("o"),
+            &CompressOptions::new().format(format),
+        )
+        .unwrap();
+        assert_eq!(
+            archive.file_name().unwrap().to_str().unwrap(),
+            format!("notes.txt.{}", format.extension())
+        );
         let dst = tmp.path().join(format!("s-{format}"));
         nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
         assert_eq!(fs::read(dst.join("notes.txt")).unwrap(), b"notes");

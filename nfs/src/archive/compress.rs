@@ -369,7 +369,11 @@ fn collect(
         {
             continue;
         }
-        let name = root.join(&rel);
+        let name = if rel.as_os_str().is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel)
+        };
         if name.as_os_str().is_empty() {
             continue;
         }

@@ -22,7 +22,7 @@ use super::detect::{Sniffed, from_name, sniff};
 use super::sanitize::{Unsafe, check_link_target, entry_components, windows_reserved};
 use super::{UncompressOptions, tarball, zipball};
 use crate::progress::Tracker;
-use crate::{Action, CompiledFilters, Error, Report, Result};
+use crate::{Action, CompiledFilters, Error, Overwrite, Report, Result};
 
 /// Contents up to this size are read whole and handed to a writer in one piece.
 const CHUNK: usize = 1 << 20;
@@ -130,6 +130,9 @@ pub fn uncompress(
             let mut report = ex.finish()?;
             r?;
             let mut skipped = 0;
+            if options.overwrite == Overwrite::Error {
+                conflicts(tmp.path(), dst)?;
+            }
             move_into(tmp.path(), dst, options.overwrite, &mut skipped)?;
             report.skipped += skipped;
             Ok(report)
@@ -228,7 +231,7 @@ struct Shared {
     files: AtomicU64,
     bytes: AtomicU64,
     skipped: AtomicU64,
-    overwrite: bool,
+    overwrite: Overwrite,
     tracker: Tracker,
 }
 
@@ -283,7 +286,12 @@ impl Extractor {
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
-            overwrite: o.overwrite || mode == Mode::Fresh,
+            // In a fresh directory only the archive's own duplicates collide: later wins.
+            overwrite: if mode == Mode::Fresh {
+                Overwrite::Always
+            } else {
+                o.overwrite
+            },
             tracker: Tracker::new(o.progress.clone()),
         });
         // Progress totals: the compressed size is all that is known up front.
@@ -729,7 +737,7 @@ impl Extractor {
         for (rel, trel, root) in &self.hardlinks {
             let path = root.join(rel);
             let target = root.join(trel);
-            if !make_room(&path, sh.overwrite)? {
+            if !make_room(&path, sh.overwrite, None)? {
                 self.report.skipped += 1;
                 self.report.files -= 1;
                 continue;
@@ -738,7 +746,7 @@ impl Extractor {
         }
         for (rel, root, target, mtime) in &self.links {
             let path = root.join(rel);
-            if !make_room(&path, sh.overwrite)? {
+            if !make_room(&path, sh.overwrite, Some(*mtime))? {
                 self.report.skipped += 1;
                 self.report.files -= 1;
                 continue;
@@ -750,7 +758,7 @@ impl Extractor {
         }
         // Deepest first, so setting a directory's time is not undone by its children.
         self.dirs
-            .sort_by(|a, b| b.0.components().count().cmp(&a.0.components().count()));
+            .sort_by_key(|d| std::cmp::Reverse(d.0.components().count()));
         for (rel, mode, mtime) in &self.dirs {
             let path = self.root.join(rel);
             set_dir_meta(&path, *mode, *mtime)?;
@@ -810,30 +818,47 @@ fn create_dir(abs: &Path) -> Result<()> {
 }
 
 /// Clears `path` for a new file or link: `Ok(false)` when it exists and is kept.
-/// Never follows a link: an existing link is removed, not written through.
-fn make_room(path: &Path, overwrite: bool) -> Result<bool> {
-    match fs::symlink_metadata(path) {
-        Err(_) => Ok(true),
-        Ok(m) if m.is_dir() => Err(Error::Exists {
-            path: path.to_path_buf(),
-        }),
-        Ok(_) if !overwrite => Ok(false),
-        Ok(m) => {
-            if m.permissions().readonly() && cfg!(windows) {
-                let mut p = m.permissions();
-                #[allow(clippy::permissions_set_readonly_false)]
-                p.set_readonly(false);
-                let _ = fs::set_permissions(path, p);
-            }
-            fs::remove_file(path).map_err(|e| Error::io("remove", path, e))?;
-            Ok(true)
+/// Never follows a link: an existing link is removed, not written through. `mtime` is
+/// the new entry's time, for [`Overwrite::IfNewer`] (unknown: not newer).
+fn make_room(path: &Path, policy: Overwrite, mtime: Option<u64>) -> Result<bool> {
+    let m = match fs::symlink_metadata(path) {
+        Err(_) => return Ok(true),
+        Ok(m) if m.is_dir() => {
+            return Err(Error::Exists {
+                path: path.to_path_buf(),
+            });
         }
+        Ok(m) => m,
+    };
+    let replace = match policy {
+        Overwrite::Never => false,
+        Overwrite::IfNewer => {
+            let old = filetime::FileTime::from_last_modification_time(&m).unix_seconds();
+            mtime.is_some_and(|t| i64::try_from(t).unwrap_or(i64::MAX) > old)
+        }
+        Overwrite::Error => {
+            return Err(Error::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        _ => true,
+    };
+    if !replace {
+        return Ok(false);
     }
+    if m.permissions().readonly() && cfg!(windows) {
+        let mut p = m.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        p.set_readonly(false);
+        let _ = fs::set_permissions(path, p);
+    }
+    fs::remove_file(path).map_err(|e| Error::io("remove", path, e))?;
+    Ok(true)
 }
 
 /// Opens a new file; never opens through a link (`create_new` fails on any existing
 /// path, links included).
-fn create_file(path: &Path, overwrite: bool) -> Result<Option<File>> {
+fn create_file(path: &Path, policy: Overwrite, mtime: u64) -> Result<Option<File>> {
     let open = || {
         let mut o = OpenOptions::new();
         o.write(true).create_new(true);
@@ -842,7 +867,7 @@ fn create_file(path: &Path, overwrite: bool) -> Result<Option<File>> {
     match open() {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            if !make_room(path, overwrite)? {
+            if !make_room(path, policy, Some(mtime))? {
                 return Ok(None);
             }
             open().map(Some).map_err(|e| Error::io("create", path, e))
@@ -935,7 +960,6 @@ fn make_symlink(_root: &Path, _rel: &Path, _target: &[u8], path: &Path) -> Resul
 /// A writer thread: creates the files it is sent, in order.
 fn writer(rx: &Receiver<Job>, sh: &Shared) {
     let mut cur: Option<(File, PathBuf, PathBuf, u32, u64, u64)> = None;
-    let mut skipping = false;
     while let Ok(job) = rx.recv() {
         if sh.failed.load(Ordering::Relaxed) {
             continue;
@@ -946,14 +970,12 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
                 rel,
                 mode,
                 mtime,
-            } => match create_file(&path, sh.overwrite) {
+            } => match create_file(&path, sh.overwrite, mtime) {
                 Ok(Some(f)) => {
-                    skipping = false;
                     cur = Some((f, path, rel, mode, mtime, 0));
                     Ok(())
                 }
                 Ok(None) => {
-                    skipping = true;
                     sh.skipped.fetch_add(1, Ordering::Relaxed);
                     Ok(())
                 }
@@ -975,7 +997,6 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
                         sh.tracker.file(n, &rel);
                     })
                 }
-                None if skipping => Ok(()),
                 None => Ok(()),
             },
         };
@@ -985,8 +1006,24 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
     }
 }
 
+/// With [`Overwrite::Error`]: fails on the first file of `src` already in `dst`, before
+/// anything is moved.
+fn conflicts(src: &Path, dst: &Path) -> Result<()> {
+    for e in walkdir::WalkDir::new(src).min_depth(1) {
+        let e = e.map_err(|e| Error::io("read", src, e.into()))?;
+        let rel = e.path().strip_prefix(src).unwrap_or(e.path());
+        let d = dst.join(rel);
+        if let Ok(m) = fs::symlink_metadata(&d) {
+            if !(m.is_dir() && e.file_type().is_dir()) {
+                return Err(Error::Exists { path: d });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Moves the extracted tree `src` into `dst`, merging directories.
-fn move_into(src: &Path, dst: &Path, overwrite: bool, skipped: &mut u64) -> Result<()> {
+fn move_into(src: &Path, dst: &Path, policy: Overwrite, skipped: &mut u64) -> Result<()> {
     let rd = fs::read_dir(src).map_err(|e| Error::io("read", src, e))?;
     for entry in rd {
         let entry = entry.map_err(|e| Error::io("read", src, e))?;
@@ -996,7 +1033,7 @@ fn move_into(src: &Path, dst: &Path, overwrite: bool, skipped: &mut u64) -> Resu
         match fs::symlink_metadata(&d) {
             Err(_) => rename_or_copy(&s, &d)?,
             Ok(m) if m.is_dir() && s_is_dir => {
-                move_into(&s, &d, overwrite, skipped)?;
+                move_into(&s, &d, policy, skipped)?;
                 if let Ok(sm) = fs::metadata(&s) {
                     let _ = fs::set_permissions(&d, sm.permissions());
                     if let Ok(t) = sm.modified() {
@@ -1006,10 +1043,18 @@ fn move_into(src: &Path, dst: &Path, overwrite: bool, skipped: &mut u64) -> Resu
                 }
             }
             Ok(m) if m.is_dir() || s_is_dir => return Err(Error::Exists { path: d }),
-            Ok(_) if !overwrite => *skipped += 1,
             Ok(_) => {
-                make_room(&d, true)?;
-                rename_or_copy(&s, &d)?;
+                let mtime = fs::symlink_metadata(&s).ok().map(|m| {
+                    u64::try_from(
+                        filetime::FileTime::from_last_modification_time(&m).unix_seconds(),
+                    )
+                    .unwrap_or(0)
+                });
+                if make_room(&d, policy, mtime)? {
+                    rename_or_copy(&s, &d)?;
+                } else {
+                    *skipped += 1;
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::filter::common_setters;
-use crate::{Filters, ProgressFn, Report};
+use crate::{Filters, Overwrite, ProgressFn, Report};
 
 pub use compress::{compress, compress_report};
 pub use extract::uncompress;
@@ -225,14 +225,14 @@ pub const DEFAULT_MAX_ENTRIES: u64 = 10_000_000;
 ///
 /// ```
 /// let o = nfs::UncompressOptions::new()
-///     .overwrite(false)
+///     .overwrite(nfs::Overwrite::Never)
 ///     .temp_dir(std::env::temp_dir())
 ///     .max_bytes(1 << 30);
 /// assert!(!o.is_dry_run());
 /// ```
 #[derive(Debug, Clone)]
 pub struct UncompressOptions {
-    pub(crate) overwrite: bool,
+    pub(crate) overwrite: Overwrite,
     pub(crate) temp_dir: Option<PathBuf>,
     pub(crate) max_bytes: u64,
     pub(crate) max_ratio: u64,
@@ -246,7 +246,7 @@ pub struct UncompressOptions {
 impl Default for UncompressOptions {
     fn default() -> Self {
         UncompressOptions {
-            overwrite: true,
+            overwrite: Overwrite::Always,
             temp_dir: None,
             max_bytes: DEFAULT_MAX_BYTES,
             max_ratio: DEFAULT_MAX_RATIO,
@@ -267,12 +267,17 @@ impl UncompressOptions {
         Self::default()
     }
 
-    /// Replace existing files (default `true`). With `false`, an existing file is left
-    /// alone and counted in [`Report::skipped`]. A directory is never replaced by a
-    /// file, nor the reverse.
+    /// What to do with a file (or link) already in the destination, as for
+    /// [`copy`](crate::copy_with): [`Overwrite::Always`] (default) replaces it,
+    /// [`Overwrite::Never`] keeps it (counted in [`Report::skipped`]),
+    /// [`Overwrite::IfNewer`] replaces it when the entry's time is later, and
+    /// [`Overwrite::Error`] fails with [`Error::Exists`](crate::Error::Exists) (with a
+    /// [`temp_dir`](UncompressOptions::temp_dir), before anything is moved into place).
+    /// A directory is never replaced by a file, nor the reverse; an existing link is
+    /// replaced, never written through.
     #[must_use]
-    pub fn overwrite(mut self, yes: bool) -> Self {
-        self.overwrite = yes;
+    pub fn overwrite(mut self, policy: Overwrite) -> Self {
+        self.overwrite = policy;
         self
     }
 
