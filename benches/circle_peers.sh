@@ -15,12 +15,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Everything runs inside main, which bash parses whole before running it.
+main() {
 work=$(mktemp -d "${TMPDIR:-/tmp}/circle-peers.XXXXXX")
 chmod 700 "$work"
 cleanup() {
   # Stop whatever is still running from this bench (by pidfile, never by name).
+  # Only a process still running in its bench directory (not a reused pid).
   for f in "$work"/*/sup.pid; do
-    [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true
+    [ -f "$f" ] || continue
+    p=$(cat "$f")
+    if [ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$(dirname "$f")" ]; then
+      kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true
+    fi
   done
   rm -rf "$work"
 }
@@ -244,3 +251,6 @@ for name, r in results.items():
     print(f"{name:14}" + "".join(f"{ratio(c[0]):>26}" for c in cols))
 print(f"\ncirclectl reload adding one watcher: {base['reload'] * 1000:.1f} ms (median of 5)")
 PY
+}
+
+main "$@"

@@ -164,6 +164,9 @@ mod imp {
 mod imp {
     use std::time::Duration;
 
+    // libc marks its Mach bindings deprecated in favour of the mach2 crate; one call does not
+    // justify another dependency.
+    #[allow(deprecated)]
     pub fn sample(pid: u32) -> Option<super::ProcSample> {
         let pid = i32::try_from(pid).ok()?;
         // SAFETY: proc_taskinfo is plain old data; proc_pidinfo writes at most `size` bytes.
@@ -185,7 +188,6 @@ mod imp {
         // silicon, hence the timebase.
         let mut tb = libc::mach_timebase_info { numer: 0, denom: 0 };
         // SAFETY: writes the struct it is given.
-        #[allow(deprecated)]
         let ok = unsafe { libc::mach_timebase_info(&raw mut tb) } == 0;
         let (numer, denom) = if ok && tb.denom != 0 {
             (u128::from(tb.numer), u128::from(tb.denom))

@@ -10,9 +10,10 @@
 //!   only its owner can enter it; an existing one is refused when others could replace the
 //!   socket in it (writable by group or others without the sticky bit, or owned by another
 //!   user than `circled`'s or root).
-//! - **Windows**: a named pipe `\\.\pipe\circle-STEM` (or `[circle] endpoint`), whose security
-//!   descriptor grants access to the current user, Administrators and SYSTEM only, and which
-//!   refuses remote clients.
+//! - **Windows**: a named pipe `\\.\pipe\circle-STEM` (or `[circle] endpoint`: a pipe name,
+//!   or a path, which names the pipe `\\.\pipe\` + the path with `\`, `/`, `:` turned into
+//!   `_`), whose security descriptor grants access to the current user, Administrators and
+//!   SYSTEM only, and which refuses remote clients.
 //!
 //! No network listener is opened unless `[circle] tcp_endpoint = 127.0.0.1:PORT` is set, and
 //! then only on a loopback address and only together with `[circle] token`: a TCP connection
@@ -75,6 +76,9 @@ impl Endpoint {
     /// `tcp://HOST:PORT`, `\\.\pipe\NAME`, `unix://PATH` or a plain path, which is relative to
     /// `base` (the configuration file's directory).
     ///
+    /// # Platform behavior
+    /// On Windows a path names a pipe instead (see the module documentation).
+    ///
     /// # Errors
     /// [`Error::Endpoint`] for a `tcp://` address that is not `IP:PORT`.
     pub fn parse(text: &str, base: &Path) -> Result<Endpoint> {
@@ -95,13 +99,34 @@ impl Endpoint {
         if lower.starts_with(r"\\.\pipe\") || lower.starts_with("//./pipe/") {
             return Ok(Endpoint::Pipe(text.replace('/', "\\")));
         }
-        let path = Path::new(text.strip_prefix("unix://").unwrap_or(text));
+        let text = text.strip_prefix("unix://").unwrap_or(text);
+        if cfg!(windows) {
+            // No Unix sockets for tokio on Windows: a path names a pipe.
+            return Ok(Endpoint::Pipe(pipe_for_path(text)));
+        }
+        let path = Path::new(text);
         Ok(Endpoint::Unix(if path.is_absolute() {
             path.to_path_buf()
         } else {
             base.join(path)
         }))
     }
+}
+
+/// The pipe a path-like endpoint names on Windows: `\\.\pipe\` and the path with `\`, `/`
+/// and `:` replaced by `_` (`ctl.sock` -> `\\.\pipe\ctl.sock`).
+pub(crate) fn pipe_for_path(text: &str) -> String {
+    let name: String = text
+        .chars()
+        .map(|c| {
+            if matches!(c, '\\' | '/' | ':') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!(r"\\.\pipe\{name}")
 }
 
 /// The name part of the default endpoint: the configuration file's stem, else `circle`.
@@ -360,6 +385,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pipe_names_for_paths() {
+        assert_eq!(pipe_for_path("ctl.sock"), r"\\.\pipe\ctl.sock");
+        assert_eq!(pipe_for_path(r"C:\run\c.sock"), r"\\.\pipe\C__run_c.sock");
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn parses_endpoints() {
         let base = Path::new("/etc/circle");
         assert_eq!(
@@ -412,6 +444,7 @@ mod tests {
         c
     }
 
+    #[cfg(unix)]
     #[test]
     fn tcp_needs_loopback_and_token() {
         assert_eq!(tcp_endpoint(&with_circle(None, None, None)).unwrap(), None);
