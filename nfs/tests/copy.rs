@@ -219,6 +219,15 @@ fn globs_copy_matches_under_the_destination() {
     );
     let e = nfs::copy(src.join("*.none"), &dst).unwrap_err();
     assert!(matches!(e, Error::NoMatch { .. }), "{e}");
+    // Files matched in a directory may be copied into a subdirectory of it...
+    nfs::copy(src.join("logs/*.log"), src.join("logs/archive")).unwrap();
+    assert_eq!(
+        fs::read_to_string(src.join("logs/archive/x.log")).unwrap(),
+        "xx"
+    );
+    // ...but a matched directory not into itself.
+    let e = nfs::copy(src.join("lo*"), src.join("logs/inner")).unwrap_err();
+    assert!(matches!(e, Error::IntoItself { .. }), "{e}");
 }
 
 #[test]

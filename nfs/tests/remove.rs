@@ -152,6 +152,20 @@ fn glob_sources_expand_first() {
 }
 
 #[test]
+fn a_glob_over_links_removes_the_links_only() {
+    let d = tempfile::tempdir().unwrap();
+    let (root, out) = (d.path().join("root"), d.path().join("outside"));
+    tree(&root, &out);
+    nfs::remove(root.join("*")).unwrap();
+    assert!(root.is_dir(), "the glob's base stays");
+    assert_eq!(names(&root), Vec::<String>::new());
+    assert_eq!(
+        fs::read_to_string(out.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
 fn dry_run_touches_nothing_and_lists_the_plan() {
     let d = tempfile::tempdir().unwrap();
     let (root, out) = (d.path().join("root"), d.path().join("outside"));

@@ -197,7 +197,6 @@ pub fn copy_with(
                     path: dst.to_path_buf(),
                 });
             }
-            check_not_into(&sources.root, dst)?;
             plan.root_dir(dst, &sources.root, options)?;
             for item in &sources.items {
                 let rel = normalize(item.strip_prefix(&sources.root).unwrap_or(item));
@@ -207,6 +206,7 @@ pub fn copy_with(
                 }
                 let md = item_metadata(item, options)?;
                 if md.is_dir() {
+                    check_not_into(item, &dst.join(&rel))?;
                     plan.ensure_parents(&rel, &sources.root, dst, options)?;
                     plan.walk(item, &dst.join(&rel), &rel, &filters, options)?;
                 } else if filters.keep_file_norm(&rel) {
