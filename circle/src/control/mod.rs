@@ -465,3 +465,80 @@ mod tests {
         );
     }
 }
+
+#[cfg(all(test, unix))]
+mod socket_tests {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    use super::*;
+
+    struct Names;
+    impl Handler for Names {
+        fn handle(&self, request: Request) -> Pin<Box<dyn Future<Output = Reply> + Send + '_>> {
+            Box::pin(async move {
+                match request {
+                    Request::Info => Response::Info(DaemonInfo {
+                        pid: 4242,
+                        version: "t".into(),
+                        protocol: PROTOCOL_VERSION,
+                        config: None,
+                    })
+                    .into(),
+                    Request::Status { name: Some(n) } => {
+                        Response::error(ErrorKind::UnknownWatcher, format!("unknown watcher {n:?}"))
+                            .into()
+                    }
+                    _ => Response::List {
+                        names: vec!["a".into()],
+                    }
+                    .into(),
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn client_and_server_over_a_socket_and_tcp() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sock = tmp.path().join("c.sock");
+        let ep = Endpoint::Unix(sock.clone());
+        let tcp = ("127.0.0.1:0".parse().unwrap(), "tok".to_string());
+        let server = serve_on(Names, ep.clone(), Some(tcp)).await.unwrap();
+        assert_eq!(server.endpoint(), &ep);
+
+        let mut c = Client::connect(&ep).await.unwrap();
+        assert_eq!(c.info().await.unwrap().pid, 4242);
+        match c.status(Some("x")).await.unwrap_err() {
+            Error::Remote { reply, .. } => assert_eq!(reply.kind, ErrorKind::UnknownWatcher),
+            other => panic!("{other}"),
+        }
+        assert_eq!(
+            c.call(&Request::List).await.unwrap(),
+            Response::List {
+                names: vec!["a".into()]
+            }
+        );
+
+        // A second server on the same socket: refused, naming the first one's pid.
+        let e = serve_on(Names, ep.clone(), None).await.unwrap_err();
+        assert!(e.to_string().ends_with("already running (pid 4242)"), "{e}");
+
+        let addr = server.tcp_addr().unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() != 0);
+        let mut t = Client::connect_tcp(addr, "tok").await.unwrap();
+        assert_eq!(t.info().await.unwrap().pid, 4242);
+        assert!(matches!(
+            Client::connect_tcp(addr, "nope").await.unwrap_err(),
+            Error::Remote { .. }
+        ));
+        assert!(Client::connect(&Endpoint::Tcp(addr)).await.is_err());
+
+        drop(server);
+        assert!(!sock.exists(), "socket removed with the server");
+        assert!(matches!(
+            Client::connect(&ep).await.unwrap_err(),
+            Error::Unreachable { .. }
+        ));
+    }
+}
