@@ -228,7 +228,7 @@ mod tests {
                 Some((n, e.path()))
             })
             .collect();
-        numbered.sort_by(|a, b| b.0.cmp(&a.0));
+        numbered.sort_by_key(|e| std::cmp::Reverse(e.0));
         let mut files: Vec<String> = numbered
             .into_iter()
             .map(|(_, p)| std::fs::read_to_string(p).unwrap())

@@ -152,7 +152,7 @@ fn rotation_loses_nothing_at_a_high_rate() {
                 Some((n, std::fs::read_to_string(e.path()).ok()?))
             })
             .collect();
-        numbered.sort_by(|a, b| b.0.cmp(&a.0));
+        numbered.sort_by_key(|e| std::cmp::Reverse(e.0));
         let mut files: Vec<String> = numbered.into_iter().map(|(_, t)| t).collect();
         files.push(std::fs::read_to_string(logs.join("out.log")).unwrap_or_default());
         files

@@ -132,7 +132,7 @@ async fn respawns_after_sigkill_and_leaves_no_zombie() {
     assert_eq!(p.restarts, 1);
     assert_eq!(p.last_exit, Some(ExitInfo::signal(libc::SIGKILL)));
     // The other process was untouched.
-    assert_eq!(pids_of(&sup, "r").await.contains(&first[1]), true);
+    assert!(pids_of(&sup, "r").await.contains(&first[1]));
     sup.shutdown().await.unwrap();
 }
 

@@ -168,6 +168,8 @@ pub(crate) fn spawn(spec: &SpawnSpec, reaper: &Reaper) -> io::Result<Spawned> {
             "uid/gid are not supported on Windows (run circled as that user)",
         ));
     }
+    // Unix-only settings: no Windows equivalent (a Job Object could cap memory, not files).
+    let _ = (&spec.umask, &spec.rlimits, &spec.marker);
     let mut cmdline: Vec<u16> = command_line(&spec.program, &spec.args)
         .encode_utf16()
         .chain(std::iter::once(0))
