@@ -328,6 +328,38 @@ fn mode_applies_to_created_dirs() {
 
 #[cfg(unix)]
 #[test]
+fn file_modes_survive_whatever_the_umask_clears() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    let modes = [0o600, 0o644, 0o666, 0o777, 0o444, 0o640, 0o2755];
+    for m in modes {
+        write(&src.join(format!("f{m:o}")), "x");
+        fs::set_permissions(src.join(format!("f{m:o}")), fs::Permissions::from_mode(m)).unwrap();
+    }
+    let dst = d.path().join("dst");
+    nfs::copy(&src, &dst).unwrap();
+    for m in modes {
+        let got = fs::metadata(dst.join(format!("f{m:o}")))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(got, m, "{m:o}");
+    }
+    // Without preserving, files get the default mode (0o666 less the umask).
+    let dst2 = d.path().join("dst2");
+    nfs::copy_with(&src, &dst2, &CopyOptions::new().preserve_permissions(false)).unwrap();
+    let got = fs::metadata(dst2.join("f600"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(got & 0o600, 0o600);
+}
+
+#[cfg(unix)]
+#[test]
 fn non_utf8_names() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;

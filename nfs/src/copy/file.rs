@@ -128,16 +128,38 @@ fn write_temp(
         .custom_flags(nofollow)
         .open(src)
         .map_err(|e| Error::io("open", src, e))?;
+    // Created with the source's permission bits: when the umask clears none of them
+    // (the usual case), no `fchmod` is needed afterwards.
+    let mode = std::os::unix::fs::PermissionsExt::mode(&md.permissions());
     let mut to = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(if perms { mode & 0o777 } else { 0o666 })
         .open(tmp)
         .map_err(|e| Error::io("create", tmp, e))?;
     let n = copy_data(&mut from, &mut to, md.len()).map_err(|e| Error::io("copy", src, e))?;
     injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
-    finish(&to, md, tmp, perms, times)?;
+    let chmod = perms && !umask().is_some_and(|u| mode & 0o7000 == 0 && mode & u == 0);
+    finish(&to, md, tmp, chmod, times)?;
     Ok(n)
+}
+
+/// The process umask, read once without changing it (`umask(2)` can only be read by
+/// setting it, which would race with other threads): Linux's `/proc/self/status`.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        parse_umask(&status)
+    })
+}
+
+/// The `Umask:` line of a `/proc/<pid>/status` file.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn parse_umask(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
@@ -345,4 +367,19 @@ fn make_link(src: &Path, target: &Path, at: &Path) -> io::Result<()> {
 #[cfg(not(any(unix, windows)))]
 fn make_link(_src: &Path, _target: &Path, _at: &Path) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn umask_line() {
+        assert_eq!(
+            parse_umask("Name:\tx\nUmask:\t0027\nState:\tR\n"),
+            Some(0o027)
+        );
+        assert_eq!(parse_umask("Name:\tx\n"), None);
+        assert_eq!(parse_umask("Umask:\tzz\n"), None);
+    }
 }

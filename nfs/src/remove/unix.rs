@@ -6,8 +6,8 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rustix::fd::OwnedFd;
-use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags};
+use rustix::fd::BorrowedFd;
+use rustix::fs::{AtFlags, CWD, Dir as RDir, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::{Backend, Kind};
@@ -34,6 +34,11 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
+/// The descriptor of an open directory stream (`dirfd`, no system call).
+fn fd(dir: &RDir) -> rustix::io::Result<BorrowedFd<'_>> {
+    dir.fd()
+}
+
 /// The permission bits of a `stat` (`mode_t` is 16 bits on some systems).
 #[allow(clippy::unnecessary_cast)]
 fn perm_bits(st: &rustix::fs::Stat) -> u32 {
@@ -42,20 +47,23 @@ fn perm_bits(st: &rustix::fs::Stat) -> u32 {
 
 /// Give the owner write and search permission on an open directory, so that its
 /// entries can be removed. Returns whether the mode changed.
-fn make_writable(dir: &OwnedFd) -> bool {
-    let Ok(st) = rustix::fs::fstat(dir) else {
+fn make_writable(dir: &RDir) -> bool {
+    let Ok(fd) = fd(dir) else {
+        return false;
+    };
+    let Ok(st) = rustix::fs::fstat(fd) else {
         return false;
     };
     let mode = perm_bits(&st);
     if mode & 0o300 == 0o300 {
         return false;
     }
-    rustix::fs::fchmod(dir, Mode::from_raw_mode((mode | 0o700) as _)).is_ok()
+    rustix::fs::fchmod(fd, Mode::from_raw_mode((mode | 0o700) as _)).is_ok()
 }
 
 /// Retry `f` once after making `dir` writable, when it failed for lack of permission.
 fn with_write<T>(
-    dir: &OwnedFd,
+    dir: &RDir,
     mut f: impl FnMut() -> rustix::io::Result<T>,
 ) -> rustix::io::Result<T> {
     match f() {
@@ -65,14 +73,14 @@ fn with_write<T>(
 }
 
 impl Backend for Fs {
-    type Dir = OwnedFd;
+    type Dir = RDir;
 
     fn with_parent<T>(
         &self,
         parent: &Path,
         item: &Path,
         _dry: bool,
-        f: impl FnOnce(&OwnedFd) -> Result<T>,
+        f: impl FnOnce(&RDir) -> Result<T>,
     ) -> Result<T> {
         let pfd = match rustix::fs::openat(
             CWD,
@@ -89,20 +97,21 @@ impl Backend for Fs {
             Err(e) => return Err(err("open", parent, e)),
         };
         let before = rustix::fs::fstat(&pfd).ok().map(|s| perm_bits(&s));
-        let dir = pfd;
+        let dir = RDir::new(pfd).map_err(|e| err("open", parent, e))?;
         let result = f(&dir);
         if let Some(mode) = before
-            && let Ok(now) = rustix::fs::fstat(&dir)
+            && let Ok(fd) = fd(&dir)
+            && let Ok(now) = rustix::fs::fstat(fd)
             && perm_bits(&now) != mode
         {
             // Put back the mode the removal changed to unlink a read-only entry.
-            let _ = rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode as _));
+            let _ = rustix::fs::fchmod(fd, Mode::from_raw_mode(mode as _));
         }
         result
     }
 
-    fn kind(&self, dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Option<Kind>> {
-        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+    fn kind(&self, dir: &RDir, name: &OsStr, path: &Path) -> Result<Option<Kind>> {
+        match fd(dir).and_then(|d| rustix::fs::statat(d, name, AtFlags::SYMLINK_NOFOLLOW)) {
             Ok(st) => Ok(Some(
                 kind_of(FileType::from_raw_mode(st.st_mode as _)).unwrap_or(Kind::Other),
             )),
@@ -111,8 +120,8 @@ impl Backend for Fs {
         }
     }
 
-    fn open(&self, dir: &OwnedFd, name: &OsStr, path: &Path, dry: bool) -> Result<Option<OwnedFd>> {
-        let open = || rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty());
+    fn open(&self, dir: &RDir, name: &OsStr, path: &Path, dry: bool) -> Result<Option<RDir>> {
+        let open = || fd(dir).and_then(|d| rustix::fs::openat(d, name, DIR_FLAGS, Mode::empty()));
         let fd = match open() {
             Ok(fd) => fd,
             // A link (ELOOP) or a file (ENOTDIR) now stands there: not a directory.
@@ -121,27 +130,32 @@ impl Backend for Fs {
                 // An unreadable directory (mode 0o000 and the like): give the owner
                 // rwx, then open it. `fchmodat` cannot refuse links on Linux, so check
                 // it is still a directory right before.
-                let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                let st = fd(dir)
+                    .and_then(|d| rustix::fs::statat(d, name, AtFlags::SYMLINK_NOFOLLOW))
                     .map_err(|e| err("inspect", path, e))?;
                 if FileType::from_raw_mode(st.st_mode as _) != FileType::Directory {
                     return Ok(None);
                 }
                 let mode = perm_bits(&st) | 0o700;
                 with_write(dir, || {
-                    rustix::fs::chmodat(dir, name, Mode::from_raw_mode(mode as _), AtFlags::empty())
+                    rustix::fs::chmodat(
+                        fd(dir)?,
+                        name,
+                        Mode::from_raw_mode(mode as _),
+                        AtFlags::empty(),
+                    )
                 })
                 .map_err(|e| err("change permissions of", path, e))?;
                 open().map_err(|e| err("open", path, e))?
             }
             Err(e) => return Err(err("open", path, e)),
         };
-        Ok(Some(fd))
+        RDir::new(fd).map(Some).map_err(|e| err("open", path, e))
     }
 
-    fn list(&self, dir: &mut OwnedFd, path: &Path) -> Result<Vec<(OsString, Kind)>> {
+    fn list(&self, dir: &mut RDir, path: &Path) -> Result<Vec<(OsString, Kind)>> {
         let mut out = Vec::new();
-        let mut stream = Dir::read_from(&*dir).map_err(|e| err("read directory", path, e))?;
-        while let Some(e) = stream.read() {
+        while let Some(e) = dir.read() {
             let e = e.map_err(|e| err("read directory", path, e))?;
             let name = e.file_name().to_bytes();
             if name == b"." || name == b".." {
@@ -161,21 +175,26 @@ impl Backend for Fs {
         Ok(out)
     }
 
-    fn size(&self, dir: &OwnedFd, name: &OsStr) -> u64 {
-        rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+    fn size(&self, dir: &RDir, name: &OsStr) -> u64 {
+        fd(dir)
+            .and_then(|d| rustix::fs::statat(d, name, AtFlags::SYMLINK_NOFOLLOW))
             .map(|s| s.st_size as u64)
             .unwrap_or(0)
     }
 
-    fn unlink(&self, dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<()> {
-        match with_write(dir, || rustix::fs::unlinkat(dir, name, AtFlags::empty())) {
+    fn unlink(&self, dir: &RDir, name: &OsStr, path: &Path) -> Result<()> {
+        match with_write(dir, || {
+            rustix::fs::unlinkat(fd(dir)?, name, AtFlags::empty())
+        }) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(err("remove", path, e)),
         }
     }
 
-    fn rmdir(&self, dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<()> {
-        match with_write(dir, || rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)) {
+    fn rmdir(&self, dir: &RDir, name: &OsStr, path: &Path) -> Result<()> {
+        match with_write(dir, || {
+            rustix::fs::unlinkat(fd(dir)?, name, AtFlags::REMOVEDIR)
+        }) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(err("remove directory", path, e)),
         }
