@@ -10,7 +10,17 @@ use proptest::prelude::*;
 
 const NAMES: &[&str] = &["a", "b", "logs", ".git", "x.log", "y.txt", "z.pyc", "build"];
 const PATTERNS: &[&str] = &[
-    "*.log", "*.txt", "logs", ".git", "a", "b/*", "a/**/x.log", "/build", "**/b", "*.pyc", "[ab]",
+    "*.log",
+    "*.txt",
+    "logs",
+    ".git",
+    "a",
+    "b/*",
+    "a/**/x.log",
+    "/build",
+    "**/b",
+    "*.pyc",
+    "[ab]",
 ];
 
 /// A tree: file paths made of 1 to 4 components from `NAMES`.
