@@ -27,7 +27,15 @@ fn target_dir() -> PathBuf {
 fn build_circled() -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "agentry-circle", "--release", "--bin", "circled"])
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "agentry-circle",
+            "--release",
+            "--bin",
+            "circled",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .context("running cargo build")?;
@@ -44,11 +52,16 @@ fn build_circled() -> Result<PathBuf> {
 /// Children of `pid` (Linux `/proc/PID/task/PID/children`, else a scan of `/proc`).
 fn children(pid: u32) -> Vec<u32> {
     if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
-        return s.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+        return s
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
     }
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if stat(p).is_some_and(|f| f.get(1).and_then(|s| s.parse::<u32>().ok()) == Some(pid)) {
             out.push(p);
         }
@@ -59,7 +72,12 @@ fn children(pid: u32) -> Vec<u32> {
 /// The fields of `/proc/PID/stat` after the command name (state is field 0).
 fn stat(pid: u32) -> Option<Vec<String>> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    Some(s[s.rfind(')')? + 1..].split_whitespace().map(String::from).collect())
+    Some(
+        s[s.rfind(')')? + 1..]
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+    )
 }
 
 fn comm(pid: u32) -> String {
@@ -71,7 +89,10 @@ fn comm(pid: u32) -> String {
 
 /// Children that have become `sleep` (exec done).
 fn sleeping_children(pid: u32) -> Vec<u32> {
-    children(pid).into_iter().filter(|&c| comm(c) == "sleep").collect()
+    children(pid)
+        .into_iter()
+        .filter(|&c| comm(c) == "sleep")
+        .collect()
 }
 
 fn status_field(pid: u32, key: &str) -> Option<u64> {
@@ -172,12 +193,18 @@ fn main() -> Result<()> {
         unsafe { libc::kill(pid as i32, libc::SIGTERM) };
         let status = child.wait()?;
         let stop = t.elapsed();
-        let leftovers = all.iter().filter(|&&p| stat(p).is_some_and(|f| f[0] != "Z")).count();
+        let leftovers = all
+            .iter()
+            .filter(|&&p| stat(p).is_some_and(|f| f[0] != "Z"))
+            .count();
 
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!("circle bench: circled with {N} x `sleep 3600` (release build, this machine)");
         println!();
-        println!("{:<34} {:>10} {:>10} {:>12} {:>8}   goal", "", "circle", "circus", "supervisord", "horust");
+        println!(
+            "{:<34} {:>10} {:>10} {:>12} {:>8}   goal",
+            "", "circle", "circus", "supervisord", "horust"
+        );
         println!(
             "{:<34} {:>8.1}ms {:>9.2}s {:>11.2}s {:>7.2}s   < 100 ms",
             "start: until all 50 run",
@@ -196,11 +223,7 @@ fn main() -> Result<()> {
         );
         println!(
             "{:<34} {:>9.3}% {:>10} {:>12} {:>8}   ~ 0",
-            "CPU over 10 s idle",
-            cpu_pct,
-            "-",
-            "-",
-            "-"
+            "CPU over 10 s idle", cpu_pct, "-", "-", "-"
         );
         println!(
             "{:<34} {:>10} {:>10} {:>12} {:>8}",
@@ -229,17 +252,114 @@ fn main() -> Result<()> {
         println!();
         println!(
             "respawn latencies (ms): {:?}",
-            latencies.iter().map(|d| (ms(*d) * 100.0).round() / 100.0).collect::<Vec<_>>()
+            latencies
+                .iter()
+                .map(|d| (ms(*d) * 100.0).round() / 100.0)
+                .collect::<Vec<_>>()
         );
+        println!("circled exit: {status}; processes left running after the stop: {leftovers}");
         println!(
-            "circled exit: {status}; processes left running after the stop: {leftovers}"
+            "peer figures: measured by the issue on this machine (benches/circle_peers.sh re-measures them)"
         );
-        println!("peer figures: measured by the issue on this machine (benches/circle_peers.sh re-measures them)");
         Ok(())
     })();
     if child.try_wait()?.is_none() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    result
+    result?;
+    rotation(&circled, dir.path())
+}
+
+/// The tail of a file (its last `n` bytes).
+fn tail(path: &Path, n: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(n))).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// About 100 MB of numbered lines as fast as `seq` writes them, rotated at 10 MB: throughput,
+/// and a check that no line is lost, split or duplicated.
+fn rotation(circled: &Path, dir: &Path) -> Result<()> {
+    const LINES: u64 = 12_000_000;
+    let config = dir.join("rotate.ini");
+    std::fs::write(
+        &config,
+        format!(
+            "[circle]\nendpoint = {}/rotate.sock\n[watcher:seq]\ncmd = seq 1 {LINES}\nrespawn = false\n\
+             stdout_stream.class = FileStream\nstdout_stream.filename = logs/out.log\n\
+             stdout_stream.max_bytes = 10MB\nstdout_stream.backup_count = 100\n",
+            dir.display()
+        ),
+    )?;
+    let t = Instant::now();
+    let mut child = Command::new(circled)
+        .arg("-c")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let logs = dir.join("logs");
+    let last = format!("\n{LINES}\n");
+    let done = wait_until("the last line", Duration::from_secs(600), || {
+        std::thread::sleep(Duration::from_millis(20));
+        tail(&logs.join("out.log"), 32)
+            .filter(|t| t.ends_with(last.as_bytes()))
+            .map(|_| ())
+    });
+    let elapsed = t.elapsed();
+    // SAFETY: our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    done?;
+    let mut files: Vec<(u32, PathBuf)> = std::fs::read_dir(&logs)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = if name == "out.log" {
+                0
+            } else {
+                name.strip_prefix("out.log.")?.parse().ok()?
+            };
+            Some((n, e.path()))
+        })
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let (mut expect, mut bytes, mut bad_ends) = (1u64, 0u64, 0);
+    for (_, path) in &files {
+        let text = std::fs::read(path)?;
+        bytes += text.len() as u64;
+        if !text.ends_with(b"\n") {
+            bad_ends += 1;
+        }
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            if line != expect.to_string().as_bytes() {
+                bail!(
+                    "rotation: expected line {expect}, found {:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+            expect += 1;
+        }
+    }
+    if expect != LINES + 1 || bad_ends > 0 {
+        bail!(
+            "rotation: {} of {LINES} lines, {bad_ends} files ending mid-line",
+            expect - 1
+        );
+    }
+    println!(
+        "rotation: {:.0} MB of numbered lines through circled into {} files of <= 10 MiB in {:.2} s ({:.0} MB/s); \
+         every line present once, in order, none split",
+        bytes as f64 / 1e6,
+        files.len(),
+        elapsed.as_secs_f64(),
+        bytes as f64 / 1e6 / elapsed.as_secs_f64()
+    );
+    Ok(())
 }

@@ -55,6 +55,7 @@ impl std::fmt::Display for ExitInfo {
 
 /// The decisions' parameters, taken from a [`Watcher`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Restart processes that exit.
     pub respawn: bool,

@@ -464,3 +464,91 @@ fn invalid_configs_start_nothing() {
         other => panic!("expected config errors, got {other:?}"),
     }
 }
+
+/// The line of `/proc/PID/status` starting with `key`.
+fn status_line(pid: u32, key: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(key))
+        .map(|l| l[key.len()..].trim().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_limits_umask_and_working_dir_apply_to_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut w = Watcher::new("id")
+        .cmd("sleep 3600")
+        .umask(0o027)
+        .rlimit("nofile", Some(123))
+        .working_dir(dir.path());
+    if root {
+        // Only root can switch users; `nobody` exists on every Linux.
+        w = w.uid("nobody");
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let sup = Supervisor::spawn(Config::new().watcher(w)).unwrap();
+    let mut guard = Reaper::default();
+    let pid = wait_running(&sup, "id", 1).await[0];
+    guard.pids.push(pid);
+    // Independent sources: /proc/PID/{status,limits,cwd}.
+    wait_for("the exec", || {
+        (std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()?
+            .trim()
+            == "sleep")
+            .then_some(())
+    });
+    if let Some(mask) = status_line(pid, "Umask:") {
+        assert_eq!(mask, "0027");
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let nofile = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        nofile.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["123", "123"],
+        "{nofile}"
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
+        dir.path().canonicalize().unwrap()
+    );
+    if root {
+        let c = std::ffi::CString::new("nobody").unwrap();
+        // SAFETY: getpwnam returns a pointer to static storage or null.
+        let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+        assert!(!pw.is_null());
+        let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        let uids = status_line(pid, "Uid:").unwrap();
+        assert!(
+            uids.split_whitespace().all(|u| u == uid.to_string()),
+            "{uids}"
+        );
+        let gids = status_line(pid, "Gid:").unwrap();
+        assert!(
+            gids.split_whitespace().all(|g| g == gid.to_string()),
+            "{gids}"
+        );
+    }
+    // An unknown user is a spawn failure that names the user, not a crash.
+    let bad = Watcher::new("baduser")
+        .cmd("sleep 1")
+        .uid("no-such-user-circle")
+        .max_retry(Some(0));
+    sup.add_watcher(bad, false).await.unwrap();
+    match sup.start_watcher("baduser").await {
+        Err(circle::Error::Failed { reason, .. }) => {
+            assert!(reason.contains("no-such-user-circle"), "{reason}")
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    sup.shutdown().await.unwrap();
+}
