@@ -70,8 +70,33 @@ fn disk_info_at(root: &Path) -> Result<Vec<DiskPartition>> {
             p.total = total;
             p.free = free;
         }
+        if p.device == "/dev/root" || p.device == "rootfs" {
+            if let Some(dev) = root_device(root, &target) {
+                p.device = dev;
+            }
+        }
     }
     Ok(parts)
+}
+
+/// The real device behind `/dev/root` (what the kernel calls the `root=` device), as psutil
+/// resolves it: the mount's `st_dev` looked up in `/sys/dev/block/<major>:<minor>/uevent`.
+fn root_device(root: &Path, mountpoint: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = fs::metadata(mountpoint).ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let uevent =
+        fs::read_to_string(root.join(format!("sys/dev/block/{major}:{minor}/uevent"))).ok()?;
+    uevent_devname(&uevent).map(|n| format!("/dev/{n}"))
+}
+
+/// `DEVNAME=` of a sysfs `uevent` file.
+fn uevent_devname(uevent: &str) -> Option<&str> {
+    uevent
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVNAME="))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
 }
 
 pub(crate) fn cpu_info() -> Result<CpuInfo> {
@@ -169,4 +194,74 @@ pub(crate) fn cpu_and_virtualization() -> (Result<CpuInfo>, Virtualization) {
     let container = virt::detect_container(&virt::read_container_signals(root, pid1));
     let v = Virtualization::new(vm.map(str::to_string), container.map(str::to_string));
     (text.map(|t| cpu_from(root, &t)), v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).expect("mkdir");
+        }
+        fs::write(p, text).expect("write");
+    }
+
+    #[test]
+    fn disks_below_a_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(
+            root,
+            "proc/self/mounts",
+            "/dev/sda1 / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n/dev/sdb1 /data xfs rw 0 0\n",
+        );
+        write(root, "proc/filesystems", "nodev\ttmpfs\n\text4\n\txfs\n");
+        fs::create_dir_all(root.join("data")).expect("mkdir");
+        let parts = disk_info_at(root).expect("disks");
+        let mps: Vec<&str> = parts.iter().map(|p| p.mountpoint.as_str()).collect();
+        assert_eq!(mps, ["/", "/data"]);
+        // Sizes come from statvfs of the directories below the root: the temp file system.
+        assert!(parts.iter().all(|p| p.total > 0 && p.free <= p.total));
+        assert!(matches!(
+            disk_info_at(&root.join("nowhere")),
+            Err(Error::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn cpu_below_a_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(
+            root,
+            "sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq",
+            "3500000\n",
+        );
+        for (n, siblings) in [(0, "0-1"), (1, "0-1"), (2, "2-3"), (3, "2-3")] {
+            write(
+                root,
+                &format!("sys/devices/system/cpu/cpu{n}/topology/core_cpus_list"),
+                siblings,
+            );
+        }
+        // ARM cpuinfo has no physical id / core id: cores come from the topology.
+        let arm = "processor\t: 0\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n\
+processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
+        let c = cpu_from(root, arm);
+        assert_eq!((c.logical, c.physical), (4, Some(2)));
+        assert_eq!(c.frequency_mhz.max, Some(3500.0));
+        assert_eq!(c.brand, "ARM Neoverse-N1");
+        assert!(!c.arch.is_empty());
+    }
+
+    #[test]
+    fn devname() {
+        assert_eq!(
+            uevent_devname("MAJOR=8\nMINOR=1\nDEVNAME=sda1\nDEVTYPE=partition\n"),
+            Some("sda1")
+        );
+        assert_eq!(uevent_devname("MAJOR=8\n"), None);
+    }
 }
