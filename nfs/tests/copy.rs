@@ -446,3 +446,28 @@ fn many_files_in_parallel_and_in_order_agree() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn following_a_link_loop_is_an_error_naming_it() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    write(&src.join("sub/f"), "x");
+    std::os::unix::fs::symlink("..", src.join("sub/up")).unwrap();
+    let e = nfs::copy(&src, d.path().join("dst")).unwrap_err();
+    assert!(
+        matches!(&e, Error::SymlinkLoop { path } if path.ends_with("up")),
+        "{e}"
+    );
+    // As links, the loop is just a link.
+    nfs::copy_with(
+        &src,
+        d.path().join("dst2"),
+        &CopyOptions::new().symlinks(true),
+    )
+    .unwrap();
+    assert_eq!(
+        fs::read_link(d.path().join("dst2/sub/up")).unwrap(),
+        Path::new("..")
+    );
+}

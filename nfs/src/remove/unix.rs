@@ -200,3 +200,52 @@ impl Backend for Fs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The race std fixed in CVE-2022-21658: a directory listed as such is swapped for a
+    /// link to elsewhere before it is opened. Opening refuses the link (`O_NOFOLLOW`), so
+    /// the walk treats it as a link and unlinks it, never entering its target.
+    #[test]
+    fn a_directory_swapped_for_a_link_is_not_entered() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = d.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("precious"), "x").unwrap();
+        let root = d.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("was_a_dir")).unwrap();
+        let fs = Fs;
+        fs.with_parent(&root, &root, false, |dir| {
+            let name = OsStr::new("was_a_dir");
+            let path = root.join(name);
+            assert!(fs.open(dir, name, &path, false).unwrap().is_none());
+            // What `entry` does then: remove it as a link.
+            fs.unlink(dir, name, &path).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert!(outside.join("precious").exists());
+        assert!(std::fs::symlink_metadata(root.join("was_a_dir")).is_err());
+    }
+
+    #[test]
+    fn kinds_come_without_following() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("dir")).unwrap();
+        std::os::unix::fs::symlink("dir", d.path().join("link")).unwrap();
+        std::fs::write(d.path().join("file"), "").unwrap();
+        let fs = Fs;
+        fs.with_parent(d.path(), d.path(), true, |dir| {
+            let k = |n: &str| fs.kind(dir, OsStr::new(n), Path::new(n)).unwrap();
+            assert_eq!(k("dir"), Some(Kind::Dir));
+            assert_eq!(k("link"), Some(Kind::Symlink));
+            assert_eq!(k("file"), Some(Kind::File));
+            assert_eq!(k("missing"), None);
+            Ok(())
+        })
+        .unwrap();
+    }
+}
