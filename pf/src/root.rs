@@ -206,6 +206,11 @@ pub fn read_release_files(root: &Path) -> ReleaseFiles {
     {
         files.other.insert("bin/freebsd-version".into(), text);
     }
+    if files.os_release.is_none()
+        && let Some(text) = read_text(root, "bin/uname").filter(|t| t.starts_with("#!"))
+    {
+        files.other.insert("bin/uname".into(), text);
+    }
     for name in names {
         if files.etc.contains_key(&name) {
             continue;

@@ -25,6 +25,7 @@ proptest! {
         let _ = rules::parse_debian_version(&text);
         let _ = rules::parse_solaris_release(&text);
         let _ = rules::parse_freebsd_version_script(&text);
+        let _ = rules::parse_uname_script(&text);
         let _ = rules::parse_system_version_plist(&text);
         let _ = rules::linux::codename_from_version(&text);
         let _ = rules::linux::leading_version(&text);

@@ -849,6 +849,7 @@ pub fn identify(files: &ReleaseFiles) -> Distribution {
     let Some((base_id, base_source)) = base else {
         return solaris_from_release(files.get("release"))
             .or_else(|| freebsd_from_version_script(files.other.get("bin/freebsd-version")))
+            .or_else(|| bsd_from_uname_script(files.other.get("bin/uname")))
             .unwrap_or_else(Distribution::unknown);
     };
 
@@ -1081,6 +1082,49 @@ fn freebsd_from_version_script(text: Option<&String>) -> Option<Distribution> {
         codename: None,
         like: Vec::new(),
         pretty_name: format!("FreeBSD {full}"),
+    })
+}
+
+/// The `uname -rs` line a `bin/uname` shell script echoes ("FreeBSD 11.1-RELEASE"), as
+/// python-distro's BSD test trees carry: (system name, release). `None` for a real binary.
+#[must_use]
+pub fn parse_uname_script(text: &str) -> Option<(String, String)> {
+    if !text.starts_with("#!") {
+        return None;
+    }
+    text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("echo")?;
+        let rest = rest.trim().trim_matches(|c| c == '"' || c == '\'');
+        let mut words = rest.split_whitespace();
+        let name = words.next()?.to_string();
+        let release = words.next()?.to_string();
+        Some((name, release))
+    })
+}
+
+fn bsd_from_uname_script(text: Option<&String>) -> Option<Distribution> {
+    let (name, release) = parse_uname_script(text?)?;
+    let (system, dist) = match name.to_ascii_lowercase().as_str() {
+        "freebsd" => (System::FreeBsd, "FreeBSD"),
+        "openbsd" => (System::OpenBsd, "OpenBSD"),
+        "netbsd" => (System::NetBsd, "NetBSD"),
+        "midnightbsd" => (System::Unknown, "MidnightBSD"),
+        _ => return None,
+    };
+    let id = name.to_ascii_lowercase();
+    let like = if id == "midnightbsd" {
+        vec!["freebsd".to_string()]
+    } else {
+        Vec::new()
+    };
+    Some(Distribution {
+        system,
+        dist: dist.into(),
+        id,
+        version: super::unix::bsd_version(&release),
+        codename: None,
+        like,
+        pretty_name: format!("{dist} {release}"),
     })
 }
 
@@ -1348,6 +1392,30 @@ mod tests {
             (d.system, d.dist.as_str(), d.version.as_str()),
             (System::FreeBsd, "FreeBSD", "14.0")
         );
+    }
+
+    #[test]
+    fn uname_scripts() {
+        let script = "#!/bin/sh\necho \"OpenBSD 6.2\"\n";
+        assert_eq!(
+            parse_uname_script(script),
+            Some(("OpenBSD".into(), "6.2".into()))
+        );
+        let d = identify(
+            &ReleaseFiles::new().root_file("bin/uname", "#!/bin/sh\necho \"NetBSD 7.1.1\"\n"),
+        );
+        assert_eq!(
+            (d.system, d.dist.as_str(), d.id.as_str(), d.version.as_str()),
+            (System::NetBsd, "NetBSD", "netbsd", "7.1.1")
+        );
+        assert_eq!(
+            parse_uname_script("\u{7f}ELF\u{2}\u{1}echo FreeBSD 1"),
+            None
+        );
+        let linux = identify(
+            &ReleaseFiles::new().root_file("bin/uname", "#!/bin/sh\necho \"Linux 6.1.0\"\n"),
+        );
+        assert_eq!(linux.id, "unknown");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod windows;
 pub use linux::{
     Distribution, KeyValues, ReleaseFiles, ReleaseLine, identify, parse_debian_version,
     parse_freebsd_version_script, parse_lsb_release, parse_os_release, parse_release_file,
-    parse_release_line, parse_solaris_release, parse_suse_release,
+    parse_release_line, parse_solaris_release, parse_suse_release, parse_uname_script,
 };
 pub use macos::{macos_codename, parse_system_version_plist};
 pub use unix::{aix_bits, aix_version, bits_of_machine, bsd_version, normalize_arch};
