@@ -168,9 +168,10 @@ fn disks_match_proc_and_df() {
             .collect();
         assert_eq!(nums.len(), 2, "df output {out:?}");
         assert_eq!(d.total, nums[0], "{}: total", d.mountpoint);
-        // Free space moves while other programs write; allow 256 MiB of drift.
+        // Free space moves while other programs write; allow 1 GiB of drift (a bfree/bavail or
+        // block-size mix-up is off by the reserved 5%, many GiB here).
         assert!(
-            d.free.abs_diff(nums[1]) < 256 << 20,
+            d.free.abs_diff(nums[1]) < 1 << 30,
             "{}: free {} vs df {}",
             d.mountpoint,
             d.free,
@@ -284,10 +285,11 @@ fn memory_matches_free() {
         .filter_map(|n| n.parse().ok())
         .collect();
     assert_eq!(m.total, nums[0], "total");
-    // free's last column is "available"; it moves with other programs.
+    // free's last column is "available"; it moves as compilers start and stop here: allow
+    // 2 GiB (MemFree in its place would still be off by the page cache).
     let avail = *nums.last().unwrap_or(&0);
     assert!(
-        m.available.abs_diff(avail) < 512 << 20,
+        m.available.abs_diff(avail) < 2 << 30,
         "available {} vs free {}",
         m.available,
         avail
