@@ -95,6 +95,16 @@ fn a_file_a_link_and_a_missing_path() {
     );
     let r = nfs::remove_with(root.join("nope"), &RemoveOptions::new().missing_ok(true)).unwrap();
     assert_eq!(r.files, 0);
+    let r = nfs::remove_with(
+        root.join("nope/deeper"),
+        &RemoveOptions::new().missing_ok(true),
+    );
+    assert_eq!(r.unwrap().files, 0);
+    let e = nfs::remove(root.join("nope/deeper")).unwrap_err();
+    assert!(
+        matches!(&e, Error::NotFound { path } if path.ends_with("nope/deeper")),
+        "{e}"
+    );
 }
 
 #[test]

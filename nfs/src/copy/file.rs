@@ -69,7 +69,15 @@ pub(crate) fn copy_file(
         }
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            Err(e)
+            // Name the destination, not the temporary nobody knows about.
+            Err(match e {
+                Error::Io { op, path, source } if path == tmp => Error::Io {
+                    op,
+                    path: dst.to_path_buf(),
+                    source,
+                },
+                e => e,
+            })
         }
     }
 }

@@ -151,34 +151,59 @@ fn run(
         tracker,
     };
     let mut report = dry(dry_run);
-    for item in &sources.items {
-        let (parent, name) = split_parent(item)?;
-        let glob = sources.pattern.is_some();
+    let glob = sources.pattern.is_some();
+    // One item, in its opened parent directory.
+    let one = |dir: &<imp::Fs as Backend>::Dir, item: &PathBuf| -> Result<Option<Outcome>> {
+        let (_, name) = split_parent(item)?;
+        let Some(kind) = fs.kind(dir, &name, item)? else {
+            return Ok(None);
+        };
         let rel = if glob {
             normalize(item.strip_prefix(&sources.root).unwrap_or(item))
+        } else if kind != Kind::Dir {
+            PathBuf::from(&name)
         } else {
             PathBuf::new()
         };
-        let outcome = fs.with_parent(&parent, item, dry_run, |dir| {
-            let kind = match fs.kind(dir, &name, item)? {
-                Some(k) => k,
-                None => return Ok(None),
-            };
-            let rel = if !glob && kind != Kind::Dir {
-                PathBuf::from(&name)
+        if glob && !(filters.keeps_dir(rel.parent().unwrap_or(Path::new("")))) {
+            return Ok(Some(Outcome::skipped(item, dry_run)));
+        }
+        let top = if glob { Top::GlobItem } else { Top::Root };
+        entry(&fs, dir, &name, kind, item, &rel, top, &ctx).map(Some)
+    };
+    // Glob matches come sorted: those sharing a parent are removed from one handle on
+    // it, in parallel.
+    let items = &sources.items;
+    let mut i = 0;
+    while i < items.len() {
+        let (parent, _) = split_parent(&items[i])?;
+        let mut j = i + 1;
+        while j < items.len() && items[j].parent() == items[i].parent() {
+            j += 1;
+        }
+        let group = &items[i..j];
+        i = j;
+        let outcomes = fs.with_parent(&parent, &group[0], dry_run, |dir| {
+            Ok(if group.len() > 1 {
+                group
+                    .par_iter()
+                    .map(|item| one(dir, item))
+                    .collect::<Vec<_>>()
             } else {
-                rel.clone()
-            };
-            if glob && !(filters.keeps_dir(rel.parent().unwrap_or(Path::new("")))) {
-                return Ok(Some(Outcome::skipped(item, dry_run)));
+                vec![one(dir, &group[0])]
+            })
+        });
+        let outcomes = match outcomes {
+            Ok(o) => o,
+            Err(Error::NotFound { .. }) if options.missing_ok => continue,
+            Err(e) => return Err(e),
+        };
+        for (item, outcome) in group.iter().zip(outcomes) {
+            match outcome? {
+                Some(o) => report.merge(o.report),
+                None if options.missing_ok => {}
+                None => return Err(Error::NotFound { path: item.clone() }),
             }
-            let top = if glob { Top::GlobItem } else { Top::Root };
-            entry(&fs, dir, &name, kind, item, &rel, top, &ctx).map(Some)
-        })?;
-        match outcome {
-            Some(o) => report.merge(o.report),
-            None if options.missing_ok => {}
-            None => return Err(Error::NotFound { path: item.clone() }),
         }
     }
     Ok(report)
