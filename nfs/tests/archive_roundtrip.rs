@@ -334,6 +334,22 @@ fn progress_reaches_the_total() {
     let p = last.lock().unwrap().clone().unwrap();
     assert_eq!(p.files_done, p.files_total);
     assert_eq!(p.bytes_done, p.bytes_total);
+    // A zip's totals are known before extraction starts.
+    let zip = nfs::compress(
+        &src,
+        tmp.path(),
+        &CompressOptions::new().format(ArchiveFormat::Zip),
+    )
+    .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let o = UncompressOptions::new().progress(move |p| s.lock().unwrap().push(p.clone()));
+    let r = nfs::uncompress(&zip, tmp.path().join("x"), &o).unwrap();
+    let seen = seen.lock().unwrap();
+    let last = seen.iter().max_by_key(|p| p.files_done).unwrap();
+    assert_eq!((last.files_done, last.files_total), (r.files, r.files));
+    assert_eq!((last.bytes_done, last.bytes_total), (r.bytes, r.bytes));
+    assert!(seen.iter().all(|p| p.bytes_done <= p.bytes_total));
 }
 
 #[test]
@@ -501,4 +517,20 @@ fn single_file_source() {
         nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
         assert_eq!(fs::read(dst.join("notes.txt")).unwrap(), b"notes");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn source_given_as_a_link_is_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("real");
+    fs::create_dir_all(&real).unwrap();
+    fs::write(real.join("a"), b"content").unwrap();
+    let link = tmp.path().join("app");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let archive = nfs::compress(&link, tmp.path().join("o"), &CompressOptions::new()).unwrap();
+    assert!(archive.ends_with("app.tar.gz"));
+    let dst = tmp.path().join("x");
+    nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
+    assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"content");
 }

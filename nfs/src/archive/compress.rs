@@ -86,7 +86,11 @@ pub fn compress_report(
 ) -> Result<Compressed> {
     let src = src.as_ref();
     let dst_dir = dst_dir.as_ref();
-    let meta = fs::symlink_metadata(src).map_err(|e| not_found_or(src, "stat", e))?;
+    // A source that is a link is followed (its content is what the caller means);
+    // a dangling one is archived as the link it is.
+    let meta = fs::metadata(src)
+        .or_else(|_| fs::symlink_metadata(src))
+        .map_err(|e| not_found_or(src, "stat", e))?;
     let file_name = archive_file_name(src, options)?;
     let path = dst_dir.join(&file_name);
     let root = match &options.root {
@@ -377,10 +381,15 @@ fn collect(
         if name.as_os_str().is_empty() {
             continue;
         }
-        let m = e.metadata().map_err(|err| {
-            let p = e.path().to_path_buf();
-            Error::io("stat", p, err.into())
-        })?;
+        let m = if e.depth() == 0 {
+            // The root as followed (walkdir reports a root link as a link).
+            meta.clone()
+        } else {
+            e.metadata().map_err(|err| {
+                let p = e.path().to_path_buf();
+                Error::io("stat", p, err.into())
+            })?
+        };
         if let Some(it) = item(e.path().to_path_buf(), name, &m, o)? {
             if it.kind != Kind::Dir {
                 for a in rel.ancestors().skip(1) {

@@ -8,7 +8,6 @@
 //! file is written, directory modes and times last.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -294,7 +293,8 @@ impl Extractor {
             },
             tracker: Tracker::new(o.progress.clone()),
         });
-        // Progress totals: the compressed size is all that is known up front.
+        // Totals are known up front for zip (central directory) only; a tar stream's
+        // are 0 (unknown) and progress counts what is done.
         shared.tracker.set_totals(0, 0);
         let mut senders = Vec::new();
         let mut workers = Vec::new();
@@ -340,6 +340,11 @@ impl Extractor {
                 ..Report::default()
             },
         })
+    }
+
+    /// Sets the progress totals (files, bytes) when the format knows them up front.
+    pub(crate) fn set_totals(&self, files: u64, bytes: u64) {
+        self.shared.tracker.set_totals(files, bytes);
     }
 
     /// Whether this is a check-only (dry run) pass.
@@ -743,6 +748,7 @@ impl Extractor {
                 continue;
             }
             fs::hard_link(&target, &path).map_err(|e| Error::io("link", &path, e))?;
+            sh.tracker.file(0, rel);
         }
         for (rel, root, target, mtime) in &self.links {
             let path = root.join(rel);
@@ -752,6 +758,7 @@ impl Extractor {
                 continue;
             }
             make_symlink(root, rel, target, &path)?;
+            sh.tracker.file(0, rel);
             let t = filetime::FileTime::from_unix_time(i64::try_from(*mtime).unwrap_or(0), 0);
             // Not every platform can time a link itself; the link is there, which is what matters.
             let _ = filetime::set_symlink_file_times(&path, t, t);
@@ -790,6 +797,7 @@ fn worker_for(rel: &Path, n: usize) -> usize {
 /// A path from archive name components.
 #[cfg(unix)]
 pub(crate) fn rel_path<'a>(comps: impl IntoIterator<Item = &'a [u8]>) -> PathBuf {
+    use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     comps.into_iter().map(OsStr::from_bytes).collect()
 }
@@ -922,6 +930,7 @@ fn set_dir_meta(path: &Path, _mode: u32, mtime: u64) -> Result<()> {
 
 #[cfg(unix)]
 fn make_symlink(_root: &Path, _rel: &Path, target: &[u8], path: &Path) -> Result<()> {
+    use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     std::os::unix::fs::symlink(OsStr::from_bytes(target), path)
         .map_err(|e| Error::io("create link", path, e))

@@ -578,6 +578,8 @@ pub(crate) fn extract(file: File, ex: &mut Extractor) -> Result<()> {
     }
     let mut check = ex.check_only();
     visit(&mut za, &mut check, true)?;
+    let totals = check.finish()?;
+    ex.set_totals(totals.files, totals.bytes);
     visit(&mut za, ex, false)
 }
 
