@@ -61,6 +61,7 @@ impl LaunchOutcome {
 
 /// Parses what the daemon wrote on the readiness pipe: `R<pid>` when ready, `E<message>` on
 /// failure, nothing when it died first.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn launcher_outcome(msg: &[u8]) -> LaunchOutcome {
     let text = String::from_utf8_lossy(msg);
     match text.split_at_checked(1) {

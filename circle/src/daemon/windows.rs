@@ -175,8 +175,15 @@ fn service_main(_arguments: Vec<OsString>) {
         return;
     };
     let (tx, rx) = tokio::sync::watch::channel(false);
+    // The handler reports StopPending itself, so the service manager waits for the graceful
+    // stop (wait hint 60 s) instead of declaring the service hung.
+    let own: std::sync::Arc<OnceLock<ServiceStatusHandle>> = std::sync::Arc::default();
+    let own_in_handler = own.clone();
     let handler = move |control| match control {
         ServiceControl::Stop | ServiceControl::Shutdown | ServiceControl::Preshutdown => {
+            if let Some(h) = own_in_handler.get() {
+                set(h, ServiceState::StopPending, 0);
+            }
             let _ = tx.send(true);
             ServiceControlHandlerResult::NoError
         }
@@ -186,6 +193,7 @@ fn service_main(_arguments: Vec<OsString>) {
     let Ok(handle) = service_control_handler::register(&name, handler) else {
         return;
     };
+    let _ = own.set(handle);
     set(&handle, ServiceState::StartPending, 0);
     let ready_handle = handle;
     let ctx = ServiceContext {
