@@ -14,9 +14,17 @@ use crate::{Error, Result};
 
 const ROOT: &str = "/";
 
+/// Reads a whole (usually procfs) file. procfs reports size 0, so `fs::read_to_string` would
+/// start with a tiny probe read; one generous buffer saves the kernel re-entering the file.
 fn read(root: &Path, rel: &str) -> Result<String> {
+    use std::io::Read;
     let p = root.join(rel);
-    fs::read_to_string(&p).map_err(|e| Error::read(p, e))
+    let mut buf = Vec::with_capacity(16 * 1024);
+    match fs::File::open(&p).and_then(|mut f| f.read_to_end(&mut buf)) {
+        Ok(_) => Ok(String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
+        Err(e) => Err(Error::read(p, e)),
+    }
 }
 
 pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
