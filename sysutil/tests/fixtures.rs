@@ -296,6 +296,39 @@ mod props {
         }
 
         #[test]
+        fn decisions_only_use_systemd_names(
+            dmi in proptest::collection::vec(proptest::option::of("(KVM|QEMU|Amazon EC2|Xen|VMware|Google|m5\\.metal|[A-Za-z .-]{0,12})"), 5),
+            bit in proptest::option::of(any::<bool>()),
+            cpuid in proptest::option::of(proptest::option::of("(kvm|microsoft|vm-other|xen|qemu|bogus)")),
+            xen in any::<bool>(),
+            hv in proptest::option::of("(xen|s390|)"),
+            env in proptest::option::of("(lxc|docker|oci|frob|)"),
+            files in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        ) {
+            const VMS: &[&str] = &["kvm", "qemu", "vmware", "microsoft", "oracle", "xen", "amazon", "google",
+                "bochs", "parallels", "bhyve", "qnx", "acrn", "powervm", "zvm", "apple", "sre", "uml", "vm-other"];
+            const CONTAINERS: &[&str] = &["docker", "podman", "lxc", "lxc-libvirt", "systemd-nspawn", "openvz",
+                "wsl", "rkt", "proot", "pouch", "container-other"];
+            let mut s = virt::VmSignals::default();
+            for (slot, v) in s.dmi.iter_mut().zip(dmi) {
+                *slot = v;
+            }
+            s.smbios_vm_bit = bit;
+            s.cpuid = cpuid;
+            s.proc_xen = xen;
+            s.hypervisor_type = hv;
+            if let Some(vm) = virt::detect_vm(&s) {
+                prop_assert!(VMS.contains(&vm), "{vm}");
+            }
+            let mut c = virt::ContainerSignals::default();
+            c.pid1_environ = env;
+            (c.dockerenv, c.containerenv, c.cgroupns, c.proc_vz) = files;
+            if let Some(ct) = virt::detect_container(&c) {
+                prop_assert!(CONTAINERS.contains(&ct), "{ct}");
+            }
+        }
+
+        #[test]
         fn netmask_prefix_roundtrip(p in 0u8..=32) {
             prop_assert_eq!(net::netmask_to_prefix(&net::prefix_to_netmask_v4(p).octets()), p);
         }
