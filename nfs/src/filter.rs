@@ -14,7 +14,8 @@
 //! - A pattern with `/` matches the path **relative to the operation root**, anchored at
 //!   the root (`build/*.o`, `src/**/generated`); a leading `/` is ignored, so `/build`
 //!   means the top-level `build` only. `*` does not cross `/`; `**` does.
-//! - A trailing `/` is ignored (`.git/` is `.git`).
+//! - A trailing `/` is ignored (`.git/` is `.git`). On Windows `\` is a separator in
+//!   patterns too; elsewhere it escapes the next character.
 //! - Exclusion wins over inclusion.
 //! - An excluded directory is pruned: it is never entered, so nothing below it is taken,
 //!   whatever the other lists say.
@@ -160,7 +161,13 @@ impl Set {
         let mut base = GlobSetBuilder::new();
         let mut path = GlobSetBuilder::new();
         for p in patterns {
-            let trimmed = p.trim_end_matches('/');
+            // On Windows `\` separates paths in patterns too (there it escapes nothing).
+            let spelled = if cfg!(windows) {
+                p.replace('\\', "/")
+            } else {
+                p.clone()
+            };
+            let trimmed = spelled.trim_end_matches('/');
             let anchored = trimmed.starts_with('/');
             let trimmed = trimmed.trim_start_matches('/');
             let glob = GlobBuilder::new(trimmed)
