@@ -93,9 +93,9 @@ pub fn uncompress(
         run(format, archive, &mut ex)?;
         return ex.finish();
     }
-    fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
     match &options.temp_dir {
         None => {
+            fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
             let mut ex = Extractor::new(
                 archive,
                 dst,
@@ -105,10 +105,9 @@ pub fn uncompress(
                 Mode::InPlace,
                 archive_len,
             )?;
-            let r = run(format, archive, &mut ex);
-            let report = ex.finish();
-            r?;
-            report
+            // On failure the links and directory modes are left out: drop joins the writers.
+            run(format, archive, &mut ex)?;
+            ex.finish()
         }
         Some(tmp_parent) => {
             fs::create_dir_all(tmp_parent).map_err(|e| Error::io("create", tmp_parent, e))?;
@@ -116,28 +115,70 @@ pub fn uncompress(
                 .prefix(".nfs-extract.")
                 .tempdir_in(tmp_parent)
                 .map_err(|e| Error::io("create", tmp_parent, e))?;
-            let mut ex = Extractor::new(
+            let result = extract_then_move(
+                format,
                 archive,
-                tmp.path(),
                 dst,
+                tmp.path(),
                 options,
                 filters,
-                Mode::Fresh,
                 archive_len,
-            )?;
-            let r = run(format, archive, &mut ex);
-            let mut report = ex.finish()?;
-            r?;
-            let mut skipped = 0;
-            if options.overwrite == Overwrite::Error {
-                conflicts(tmp.path(), dst)?;
-            }
-            move_into(tmp.path(), dst, options.overwrite, &mut skipped)?;
-            report.skipped += skipped;
-            Ok(report)
+            );
+            // Read-only directories from the archive must not keep the cleanup out.
+            make_removable(tmp.path());
+            result
         }
     }
 }
+
+fn extract_then_move(
+    format: Sniffed,
+    archive: &Path,
+    dst: &Path,
+    tmp: &Path,
+    options: &UncompressOptions,
+    filters: CompiledFilters,
+    archive_len: u64,
+) -> Result<Report> {
+    let mut ex = Extractor::new(
+        archive,
+        tmp,
+        dst,
+        options,
+        filters,
+        Mode::Fresh,
+        archive_len,
+    )?;
+    run(format, archive, &mut ex)?;
+    let mut report = ex.finish()?;
+    if options.overwrite == Overwrite::Error {
+        conflicts(tmp, dst)?;
+    }
+    fs::create_dir_all(dst).map_err(|e| Error::io("create", dst, e))?;
+    let mut skipped = 0;
+    move_into(tmp, dst, options.overwrite, &mut skipped)?;
+    report.skipped += skipped;
+    Ok(report)
+}
+
+/// Gives the owner write and search permission on every directory left under `root`.
+#[cfg(unix)]
+fn make_removable(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for e in walkdir::WalkDir::new(root).into_iter().flatten() {
+        if e.file_type().is_dir() {
+            if let Ok(m) = e.metadata() {
+                let mode = m.permissions().mode();
+                if mode & 0o700 != 0o700 {
+                    let _ = fs::set_permissions(e.path(), fs::Permissions::from_mode(mode | 0o700));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn make_removable(_root: &Path) {}
 
 fn run(format: Sniffed, archive: &Path, ex: &mut Extractor) -> Result<()> {
     let open = || File::open(archive).map_err(|e| Error::io("open", archive, e));
