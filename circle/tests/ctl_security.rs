@@ -198,12 +198,12 @@ fn tcp_endpoint_is_loopback_only_and_needs_the_token() {
     let talk = |lines: &[&str]| -> Vec<serde_json::Value> {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(DEADLINE)).unwrap();
+        // circled may refuse and close before everything is written: later writes may fail.
         for l in lines {
-            s.write_all(l.as_bytes()).unwrap();
-            s.write_all(b"\n").unwrap();
+            let _ = s.write_all(format!("{l}\n").as_bytes());
         }
         let mut text = String::new();
-        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let _ = s.shutdown(std::net::Shutdown::Write);
         let _ = s.read_to_string(&mut text);
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -211,6 +211,9 @@ fn tcp_endpoint_is_loopback_only_and_needs_the_token() {
     };
     let r = talk(&["{\"command\":\"list\"}", "{\"command\":\"list\"}"]);
     assert_eq!(r.len(), 1, "closed after refusing: {r:?}");
+    assert_eq!(r[0]["kind"], "unauthorized");
+    let r = talk(&["garbage", "{\"command\":\"list\"}"]);
+    assert_eq!(r.len(), 1, "garbage before auth is refused too: {r:?}");
     assert_eq!(r[0]["kind"], "unauthorized");
     let r = talk(&[
         "{\"command\":\"auth\",\"token\":\"s3cret-tokeN\"}",

@@ -132,14 +132,9 @@ where
             }
         };
         let reply = match request {
-            Err(e) => Reply::One(Response::Error(e)),
             Ok(Request::Auth { token: given }) => match &token {
                 Some(want) if !constant_time_eq(given.as_bytes(), want.as_bytes()) => {
-                    let _ = send(
-                        &mut write,
-                        &Response::error(ErrorKind::Unauthorized, "wrong token"),
-                    )
-                    .await;
+                    refuse(reader, write, "wrong token").await;
                     return;
                 }
                 _ => {
@@ -147,17 +142,16 @@ where
                     Reply::One(Response::Done)
                 }
             },
-            Ok(_) if !authed => {
-                let _ = send(
-                    &mut write,
-                    &Response::error(
-                        ErrorKind::Unauthorized,
-                        "this endpoint needs {\"command\":\"auth\",\"token\":...} first",
-                    ),
+            _ if !authed => {
+                refuse(
+                    reader,
+                    write,
+                    "this endpoint needs {\"command\":\"auth\",\"token\":...} first",
                 )
                 .await;
                 return;
             }
+            Err(e) => Reply::One(Response::Error(e)),
             Ok(request) => handler.handle(request).await,
         };
         match reply {
@@ -193,6 +187,30 @@ where
             }
         }
     }
+}
+
+/// Answers `unauthorized` and closes gracefully: end of our output first, then what the
+/// client still sends is read and dropped (for a second at most), so that closing does not
+/// reset the connection and destroy the answer before the client reads it.
+async fn refuse<R, W>(mut reader: BufReader<R>, mut write: W, message: &str)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let _ = send(
+        &mut write,
+        &Response::error(ErrorKind::Unauthorized, message),
+    )
+    .await;
+    let _ = write.shutdown().await;
+    let drain = async {
+        let mut sink = [0u8; 4096];
+        while matches!(
+            tokio::io::AsyncReadExt::read(&mut reader, &mut sink).await,
+            Ok(n) if n > 0
+        ) {}
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
 }
 
 async fn send<W: AsyncWrite + Unpin>(w: &mut W, r: &Response) -> std::io::Result<()> {
