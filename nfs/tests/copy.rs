@@ -176,6 +176,13 @@ fn file_to_file_and_file_to_dir() {
     fs::create_dir(&dir).unwrap();
     nfs::copy(&f, &dir).unwrap();
     assert_eq!(fs::read_to_string(dir.join("a.txt")).unwrap(), "aaaa");
+    let mut slash = d.path().join("made").into_os_string();
+    slash.push("/");
+    nfs::copy(&f, &slash).unwrap();
+    assert_eq!(
+        fs::read_to_string(d.path().join("made/a.txt")).unwrap(),
+        "aaaa"
+    );
     let e = nfs::copy(&f, &f).unwrap_err();
     assert!(matches!(e, Error::IntoItself { .. }), "{e}");
     let e = nfs::copy(d.path().join("missing"), &dir).unwrap_err();

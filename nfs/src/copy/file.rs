@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Large files are copied (and their progress reported) in steps of this size.
+#[cfg(all(unix, not(target_os = "macos")))]
+const STEP: u64 = if cfg!(test) { 1 << 20 } else { 64 << 20 };
+
 /// A temporary name in `dst`'s directory, short enough for any file system.
 pub(crate) fn temp_path(dst: &Path) -> PathBuf {
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
@@ -50,6 +54,9 @@ fn injected_failure(_src: &Path) -> io::Result<()> {
 
 /// Copy the regular file `src` (whose metadata is `md`) to `dst`, through a temporary
 /// file, preserving permissions and times as asked.
+///
+/// `on_bytes` hears about the progress inside large files (where the platform copies in
+/// steps); the caller accounts for the rest when the file is done.
 pub(crate) fn copy_file(
     src: &Path,
     md: &Metadata,
@@ -57,9 +64,10 @@ pub(crate) fn copy_file(
     perms: bool,
     times: bool,
     follow: bool,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<u64> {
     let tmp = temp_path(dst);
-    match write_temp(src, md, &tmp, perms, times, follow) {
+    match write_temp(src, md, &tmp, perms, times, follow, on_bytes) {
         Ok(n) => {
             if let Err(e) = replace(&tmp, dst) {
                 let _ = fs::remove_file(&tmp);
@@ -124,6 +132,7 @@ fn write_temp(
     perms: bool,
     times: bool,
     follow: bool,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<u64> {
     use std::os::unix::fs::OpenOptionsExt;
     let nofollow = if follow {
@@ -145,7 +154,8 @@ fn write_temp(
         .mode(if perms { mode & 0o777 } else { 0o666 })
         .open(tmp)
         .map_err(|e| Error::io("create", tmp, e))?;
-    let n = copy_data(&mut from, &mut to, md.len()).map_err(|e| Error::io("copy", src, e))?;
+    let n =
+        copy_data(&mut from, &mut to, md.len(), on_bytes).map_err(|e| Error::io("copy", src, e))?;
     injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
     let chmod = perms && !umask().is_some_and(|u| mode & 0o7000 == 0 && mode & u == 0);
     finish(&to, md, tmp, chmod, times)?;
@@ -186,17 +196,28 @@ fn finish(to: &fs::File, md: &Metadata, tmp: &Path, perms: bool, times: bool) ->
 /// Linux: `copy_file_range` until it reports the end (no `statx` probes as in
 /// `io::copy`); `io::copy` where the kernel or the file system refuses it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn copy_data(from: &mut fs::File, to: &mut fs::File, len: u64) -> io::Result<u64> {
+fn copy_data(
+    from: &mut fs::File,
+    to: &mut fs::File,
+    len: u64,
+    on_bytes: &dyn Fn(u64),
+) -> io::Result<u64> {
     use rustix::io::Errno;
     let mut done = 0u64;
     loop {
-        // Ask for what is left of the size the walk saw, then (to catch a file that
-        // grew) for more until the kernel says the end is reached.
-        let left = len.saturating_sub(done).max(1 << 20);
-        let want = usize::try_from(left).unwrap_or(usize::MAX).min(1 << 30);
+        // Ask for what is left of the size the walk saw (in steps that progress can
+        // follow), then, to catch a file that grew, for more until the kernel says the
+        // end is reached.
+        let left = len.saturating_sub(done).clamp(1 << 20, STEP);
+        let want = usize::try_from(left).unwrap_or(usize::MAX);
         match rustix::fs::copy_file_range(&*from, None, &*to, None, want) {
             Ok(0) => return Ok(done),
-            Ok(n) => done += n as u64,
+            Ok(n) => {
+                done += n as u64;
+                if len > STEP {
+                    on_bytes(n as u64);
+                }
+            }
             Err(Errno::INTR) => {}
             Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::PERM)
                 if done == 0 =>
@@ -213,10 +234,15 @@ fn copy_data(from: &mut fs::File, to: &mut fs::File, len: u64) -> io::Result<u64
     unix,
     not(any(target_os = "linux", target_os = "android", target_os = "macos"))
 ))]
-fn copy_data(from: &mut fs::File, to: &mut fs::File, _len: u64) -> io::Result<u64> {
+fn copy_data(
+    from: &mut fs::File,
+    to: &mut fs::File,
+    _len: u64,
+    on_bytes: &dyn Fn(u64),
+) -> io::Result<u64> {
     use std::io::{Read, Write};
     let mut buf = vec![0u8; 256 * 1024];
-    let mut n = 0u64;
+    let (mut n, mut unreported) = (0u64, 0u64);
     loop {
         let k = match from.read(&mut buf) {
             Ok(0) => return Ok(n),
@@ -226,6 +252,11 @@ fn copy_data(from: &mut fs::File, to: &mut fs::File, _len: u64) -> io::Result<u6
         };
         to.write_all(&buf[..k])?;
         n += k as u64;
+        unreported += k as u64;
+        if unreported >= STEP {
+            on_bytes(unreported);
+            unreported = 0;
+        }
     }
 }
 
@@ -239,6 +270,7 @@ fn write_temp(
     perms: bool,
     times: bool,
     follow: bool,
+    _on_bytes: &dyn Fn(u64),
 ) -> Result<u64> {
     use std::ffi::CString;
     use std::os::fd::AsRawFd;
@@ -318,6 +350,7 @@ fn write_temp(
     perms: bool,
     times: bool,
     _follow: bool,
+    _on_bytes: &dyn Fn(u64),
 ) -> Result<u64> {
     let n = fs::copy(src, tmp).map_err(|e| Error::io("copy", src, e))?;
     injected_failure(src).map_err(|e| Error::io("copy", src, e))?;

@@ -232,6 +232,8 @@ pub fn copy_with(
             } else {
                 let target = match (fs::metadata(dst), src.file_name()) {
                     (Ok(d), Some(name)) if d.is_dir() => dst.join(name),
+                    // `dst/` names a directory to create, not a file.
+                    (Err(_), Some(name)) if ends_with_separator(dst) => dst.join(name),
                     _ => dst.to_path_buf(),
                 };
                 if same_file(src, &target) {
@@ -256,6 +258,11 @@ pub fn copy_with(
         }
     }
     plan.execute(options)
+}
+
+fn ends_with_separator(p: &Path) -> bool {
+    let b = p.as_os_str().as_encoded_bytes();
+    matches!(b.last(), Some(b'/')) || (cfg!(windows) && matches!(b.last(), Some(b'\\')))
 }
 
 /// Metadata of a source item: the link itself when links are copied as links.
@@ -738,9 +745,21 @@ impl Plan {
         let run = |(job, _): &(Job, Option<usize>)| -> Result<u64> {
             match job {
                 Job::File { src, dst, md } => {
-                    let n =
-                        file::copy_file(src, md, dst, options.permissions, options.times, follow)?;
-                    tracker.file(n, dst);
+                    let reported = std::cell::Cell::new(0u64);
+                    let on_bytes = |k: u64| {
+                        reported.set(reported.get() + k);
+                        tracker.bytes(k, dst);
+                    };
+                    let n = file::copy_file(
+                        src,
+                        md,
+                        dst,
+                        options.permissions,
+                        options.times,
+                        follow,
+                        &on_bytes,
+                    )?;
+                    tracker.file(n.saturating_sub(reported.get()), dst);
                     Ok(n)
                 }
                 Job::Link { src, dst, target } => {
@@ -900,6 +919,32 @@ mod tests {
             b"previous"
         );
         assert_eq!(fs::read(dst.join("good.txt")).unwrap(), b"fine");
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn progress_moves_inside_a_large_file() {
+        use std::sync::{Arc, Mutex};
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("big");
+        fs::write(&src, vec![1u8; 5 << 20]).unwrap(); // 5 steps of 1 MiB in tests
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let opts = CopyOptions::new().progress(move |p| {
+            s.lock()
+                .unwrap()
+                .push((p.files_done, p.bytes_done, p.bytes_total));
+        });
+        copy_with(&src, d.path().join("copy"), &opts).unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(seen.len() >= 5, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1), "{seen:?}");
+        assert_eq!(
+            seen.first().map(|x| x.0),
+            Some(0),
+            "bytes move before the file is done"
+        );
+        assert_eq!(seen.last(), Some(&(1, 5 << 20, 5 << 20)));
     }
 
     #[test]
