@@ -147,6 +147,18 @@ fn stale_pidfile_is_replaced_and_failures_reach_the_launcher() {
     c.ok(&["quit"]);
     wait_for("the daemon to exit", || (!alive(pid)).then_some(()));
 
+    // An invalid configuration is refused before detaching, with its file:line.
+    std::fs::write(
+        &c.config,
+        "[watcher:w]\ncmd = sleep 3600\nnumprocesses = lots\n",
+    )
+    .unwrap();
+    let o = launch(&c, &c.config, &["--pidfile", "c.pid"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("{}:3:", c.config.display())), "{err}");
+    assert!(!c.path("c.pid").exists());
+
     // A daemon that cannot start says why, through the launcher, which exits non-zero.
     std::fs::write(
         &c.config,

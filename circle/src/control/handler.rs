@@ -338,3 +338,59 @@ fn summary(r: crate::diff::ReloadReport) -> ReloadSummary {
         unchanged: r.unchanged,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ConfigError;
+
+    #[test]
+    fn library_errors_map_to_wire_kinds() {
+        let cases = [
+            (
+                Error::UnknownWatcher { name: "x".into() },
+                ErrorKind::UnknownWatcher,
+            ),
+            (
+                Error::DuplicateWatcher { name: "x".into() },
+                ErrorKind::DuplicateWatcher,
+            ),
+            (
+                Error::BadSignal {
+                    value: "NOPE".into(),
+                },
+                ErrorKind::Invalid,
+            ),
+            (Error::NotReloadable, ErrorKind::Other),
+            (Error::ShutDown, ErrorKind::Other),
+        ];
+        for (e, kind) in cases {
+            let r = error_reply(&e);
+            assert_eq!(r.kind, kind, "{e}");
+            assert_eq!(r.message, e.to_string());
+        }
+        let e = Error::Config(vec![
+            ConfigError::new("/etc/c.ini", 3, "bad").key("numprocesses"),
+            ConfigError::new("/etc/d.ini", 9, "worse"),
+        ]);
+        let r = error_reply(&e);
+        assert_eq!(r.kind, ErrorKind::Config);
+        assert_eq!(
+            r.errors,
+            ["/etc/c.ini:3: numprocesses: bad", "/etc/d.ini:9: worse"]
+        );
+    }
+
+    #[test]
+    fn state_names_are_lower_case_words() {
+        use crate::machine::{ProcessState, WatcherState};
+        assert_eq!(state_name(&WatcherState::Running), "running");
+        let failed = WatcherState::Failed {
+            reason: "too many".into(),
+        };
+        assert_eq!(state_name(&failed), "failed");
+        assert_eq!(failed_reason(&failed).as_deref(), Some("too many"));
+        assert_eq!(failed_reason(&WatcherState::Stopped), None);
+        assert_eq!(lower_name(&ProcessState::Waiting), "waiting");
+    }
+}
