@@ -141,6 +141,22 @@ cmd = sleep 3600
     assert!(err.contains(&format!("{extra}:3:")), "{err}");
     assert!(err.contains("respawn"), "suggests the right key: {err}");
 
+    // The same refusal when circlectl finds circled through the (now broken) configuration,
+    // or through $CIRCLE_ENDPOINT.
+    for how in ["-c", "env"] {
+        let mut cmd = std::process::Command::new(CIRCLECTL);
+        if how == "-c" {
+            cmd.arg("-c").arg(&c.config);
+        } else {
+            cmd.env("CIRCLE_ENDPOINT", &c.sock);
+        }
+        let o = cmd.arg("reload").output().unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(err.starts_with("circlectl: reload refused"), "{how}: {err}");
+        assert!(err.contains(&format!("{main}:7:")), "{how}: {err}");
+    }
+
     // Nothing changed: same watchers, same processes.
     assert_eq!(c.ok(&["list"]), "a\nb\n");
     assert_eq!(identities(&c, &["a", "b"]), before);
