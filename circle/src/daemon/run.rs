@@ -515,11 +515,29 @@ async fn wait_for_stop(
     }
     #[cfg(windows)]
     {
-        let mut brk = tokio::signal::windows::ctrl_break()
-            .map_err(|e| Error::runtime("installing signal handlers", e))?;
+        // A service has no console; there the console handlers may be refused, and the
+        // service manager's Stop (service_stop) is what counts.
+        let mut brk = tokio::signal::windows::ctrl_break().ok();
+        let mut cc = tokio::signal::windows::ctrl_c().ok();
+        let console = async {
+            match (&mut brk, &mut cc) {
+                (Some(b), Some(c)) => {
+                    tokio::select! {
+                        _ = b.recv() => {},
+                        _ = c.recv() => {},
+                    }
+                }
+                (Some(b), None) => {
+                    b.recv().await;
+                }
+                (None, Some(c)) => {
+                    c.recv().await;
+                }
+                (None, None) => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = brk.recv() => {},
+            () = console => {},
             () = &mut service_stop => {},
             () = sup.wait() => {},
         }
