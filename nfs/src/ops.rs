@@ -31,15 +31,18 @@ pub fn touch(path: impl AsRef<Path>) -> Result<()> {
     {
         makedirs_inner(parent, None)?;
     }
-    let file = fs::OpenOptions::new()
+    let now = filetime::FileTime::now();
+    if fs::metadata(path).is_ok() {
+        // Times only: works on a read-only file, as `touch` does.
+        return filetime::set_file_times(path, now, now)
+            .map_err(|e| Error::io("set times of", path, e));
+    }
+    fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| Error::io("create", path, e))?;
-    let now = std::time::SystemTime::now();
-    file.set_times(fs::FileTimes::new().set_modified(now).set_accessed(now))
-        .or_else(|_| filetime::set_file_mtime(path, filetime::FileTime::now()))
-        .map_err(|e| Error::io("set times of", path, e))
+    Ok(())
 }
 
 /// Create the directory `path` and its missing parents; each directory created gets
@@ -223,6 +226,9 @@ mod tests {
             .unwrap()
             .set_modified(old)
             .unwrap();
+        let mut ro = fs::metadata(&p).unwrap().permissions();
+        ro.set_readonly(true);
+        fs::set_permissions(&p, ro).unwrap();
         touch(&p).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"keep", "touch never truncates");
         assert!(fs::metadata(&p).unwrap().modified().unwrap() > old);
