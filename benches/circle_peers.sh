@@ -10,6 +10,7 @@
 #
 # Usage: bash benches/circle_peers.sh            (from the workspace root; Linux only)
 #   SKIP_HORUST=1   do not try `cargo install horust` (it builds for minutes)
+#   HORUST=PATH     use this horust binary instead of installing one
 #   IDLE_SECS=10 RESPAWNS=20 N=50                 the measurement sizes
 # Needs python3 with venv, and network access to PyPI (and crates.io for horust).
 set -euo pipefail
@@ -43,10 +44,10 @@ echo "== installing circus and supervisor into a temporary venv" >&2
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -q --disable-pip-version-check circus supervisor >&2
 
-horust=""
-if [ -z "${SKIP_HORUST:-}" ]; then
+horust="${HORUST:-}"
+if [ -z "$horust" ] && [ -z "${SKIP_HORUST:-}" ]; then
   echo "== cargo install horust (skipped on failure)" >&2
-  if cargo install -q --root "$work/horust" horust >&2 2>"$work/horust-install.log"; then
+  if cargo install -q --root "$work/horust" horust >&2; then
     horust="$work/horust/bin/horust"
   else
     echo "   horust: cargo install failed, skipped (see the log above)" >&2
