@@ -222,3 +222,42 @@ fn reopen_after_logrotate_and_tail_follow() {
     // circled does not mind the follower going away.
     c.ok(&["status"]);
 }
+
+#[test]
+fn log_flags_override_the_configuration() {
+    let mut c = Circled::prepare(
+        "logoutput = config.log\nloglevel = debug\n\n[watcher:w]\ncmd = sleep 3600\n",
+    );
+    let child = Command::new(CIRCLED)
+        .arg("-c")
+        .arg(&c.config)
+        .args(["--log-output", "flags.log", "--log-level", "warning"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    c.pid = Some(child.id());
+    c.child = Some(child);
+    c.wait_ready();
+    c.wait_running("w", 1);
+    assert!(c.path("flags.log").exists(), "--log-output not used");
+    assert!(!c.path("config.log").exists(), "logoutput not overridden");
+    // The start is logged at INFO: below --log-level warning.
+    assert!(!c.log_contains(&c.path("flags.log"), "circled started"));
+    // A refused reload is an ERROR: it gets through.
+    std::fs::write(&c.config, "[watcher:w]\ncmd = sleep 3600\nbogus = 1\n").unwrap();
+    kill(c.pid.unwrap(), libc::SIGHUP);
+    wait_for("the refusal in flags.log", || {
+        c.log_contains(&c.path("flags.log"), "reload refused")
+            .then_some(())
+    });
+    // SIGTERM: everything stops, exit 0.
+    let w = c.pids("w");
+    kill(c.pid.unwrap(), libc::SIGTERM);
+    let status = wait_for("circled to exit", || {
+        c.child.as_mut().unwrap().try_wait().unwrap()
+    });
+    assert!(status.success(), "{status:?}");
+    assert!(!alive(w[0]));
+}
