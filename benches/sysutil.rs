@@ -2,30 +2,42 @@
 //!
 //! `cargo bench --bench sysutil [-- --iters N] [--json]`
 //!
-//! Each row times one way of getting a fact from nothing (no cached state carried between
-//! iterations), prints the mean, and the ratio peer/sysutil. `--json` prints
-//! `{"sysutil": {"cpu": µs, ...}, "sysinfo": {...}}` for `benches/sysutil_psutil.py`.
+//! Each row times one way of getting a fact from nothing (no state carried between iterations)
+//! and prints the mean and the median (the machine is shared: the median shows what a quiet
+//! machine would see) and the ratio peer/sysutil of each. `--json` prints
+//! `{"sysutil": {"cpu": mean µs, ...}, "sysinfo": {...}, "median": {...}}` for
+//! `benches/sysutil_psutil.py`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
 
-/// Mean time of `f` over `iters` runs, after a few warm-up runs.
-fn mean<T>(iters: u32, mut f: impl FnMut() -> T) -> Duration {
+/// Mean and median of one way of getting a fact, in µs.
+#[derive(Clone, Copy)]
+struct Stat {
+    mean: f64,
+    median: f64,
+}
+
+/// Times `f` over `iters` runs, after a few warm-up runs.
+fn time<T>(iters: u32, mut f: impl FnMut() -> T) -> Stat {
     for _ in 0..iters.min(3) {
         black_box(f());
     }
-    let start = Instant::now();
-    for _ in 0..iters {
-        black_box(f());
+    let mut v: Vec<f64> = (0..iters.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            black_box(f());
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    Stat {
+        mean: v.iter().sum::<f64>() / v.len() as f64,
+        median: v[v.len() / 2],
     }
-    start.elapsed() / iters.max(1)
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
 }
 
 fn sysinfo_cpu() -> (String, String, u64, Option<usize>, usize) {
@@ -91,8 +103,8 @@ fn detect_virt() {
     let _ = std::process::Command::new("systemd-detect-virt").output();
 }
 
-/// (fact, sysutil mean, (peer, peer mean))
-type Row = (&'static str, Duration, Option<(&'static str, Duration)>);
+/// (fact, sysutil, (peer, peer's time))
+type Row = (&'static str, Stat, Option<(&'static str, Stat)>);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -103,108 +115,109 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
+    let has_detect_virt = std::process::Command::new("systemd-detect-virt")
+        .output()
+        .is_ok();
 
-    let mut ours: BTreeMap<&str, f64> = BTreeMap::new();
-    let mut peer: BTreeMap<&str, (&str, f64)> = BTreeMap::new();
     let rows: Vec<Row> = vec![
         (
             "cpu",
-            mean(iters, sysutil::cpu_info),
-            Some(("sysinfo cpu+frequency", mean(iters, sysinfo_cpu))),
+            time(iters, sysutil::cpu_info),
+            Some(("sysinfo cpu+frequency", time(iters, sysinfo_cpu))),
         ),
         (
             "memory",
-            mean(iters, sysutil::memory_info),
-            Some(("sysinfo ram", mean(iters, sysinfo_memory))),
+            time(iters, sysutil::memory_info),
+            Some(("sysinfo ram", time(iters, sysinfo_memory))),
         ),
         (
             "network",
-            mean(iters, sysutil::network_info),
-            Some(("sysinfo Networks", mean(iters, sysinfo_network))),
+            time(iters, sysutil::network_info),
+            Some(("sysinfo Networks", time(iters, sysinfo_network))),
         ),
-        ("primary_ip", mean(iters, sysutil::primary_ip), None),
+        ("primary_ip", time(iters, sysutil::primary_ip), None),
         (
             "disks",
-            mean(iters, sysutil::disk_info),
-            Some(("sysinfo Disks", mean(iters, sysinfo_disks))),
+            time(iters, sysutil::disk_info),
+            Some(("sysinfo Disks", time(iters, sysinfo_disks))),
         ),
         (
             "hostname",
-            mean(iters, sysutil::hostname),
-            Some(("sysinfo host_name", mean(iters, System::host_name))),
+            time(iters, sysutil::hostname),
+            Some(("sysinfo host_name", time(iters, System::host_name))),
         ),
         (
             "boot_time",
-            mean(iters, sysutil::boot_time),
-            Some(("sysinfo boot_time", mean(iters, System::boot_time))),
+            time(iters, sysutil::boot_time),
+            Some(("sysinfo boot_time", time(iters, System::boot_time))),
         ),
         (
             "virtualization",
-            mean(iters, sysutil::virtualization),
-            std::process::Command::new("systemd-detect-virt")
-                .output()
-                .ok()
-                .map(|_| {
-                    (
-                        "systemd-detect-virt (process)",
-                        mean(iters.min(50), detect_virt),
-                    )
-                }),
+            time(iters, sysutil::virtualization),
+            has_detect_virt.then(|| {
+                (
+                    "systemd-detect-virt (process)",
+                    time(iters.min(50), detect_virt),
+                )
+            }),
         ),
         (
             "facts",
-            mean(iters, sysutil::facts),
+            time(iters, sysutil::facts),
             Some((
                 "sysinfo targeted, all parts",
-                mean(iters, sysinfo_targeted_all),
+                time(iters, sysinfo_targeted_all),
             )),
         ),
         (
             "facts vs new_all",
-            mean(iters, sysutil::facts),
+            time(iters, sysutil::facts),
             Some((
                 "sysinfo new_all+Networks+Disks",
-                mean(iters.min(20), sysinfo_new_all),
+                time(iters.min(20), sysinfo_new_all),
             )),
         ),
     ];
-    if !json {
-        println!(
-            "{:<18} {:>12}   {:<32} {:>12} {:>8}",
-            "fact", "sysutil µs", "peer", "peer µs", "ratio"
-        );
+    if json {
+        let ours: BTreeMap<&str, f64> = rows.iter().map(|(n, s, _)| (*n, s.mean)).collect();
+        let median: BTreeMap<&str, f64> = rows.iter().map(|(n, s, _)| (*n, s.median)).collect();
+        let peers: BTreeMap<&str, f64> = rows
+            .iter()
+            .filter_map(|(n, _, p)| Some((*n, p.as_ref()?.1.mean)))
+            .collect();
+        let peers_median: BTreeMap<&str, f64> = rows
+            .iter()
+            .filter_map(|(n, _, p)| Some((*n, p.as_ref()?.1.median)))
+            .collect();
+        let out = serde_json::json!({
+            "iters": iters, "sysutil": ours, "median": median,
+            "sysinfo": peers, "sysinfo_median": peers_median,
+        });
+        println!("{out}");
+        return;
     }
-    for (name, d, p) in &rows {
-        ours.insert(name, us(*d));
-        match p {
-            Some((pname, pd)) => {
-                peer.insert(name, (pname, us(*pd)));
-                if !json {
-                    println!(
-                        "{name:<18} {:>12.1}   {pname:<32} {:>12.1} {:>7.1}x",
-                        us(*d),
-                        us(*pd),
-                        pd.as_secs_f64() / d.as_secs_f64().max(1e-12)
-                    );
-                }
-            }
-            None if !json => println!(
-                "{name:<18} {:>12.1}   {:<32} {:>12} {:>8}",
-                us(*d),
-                "-",
-                "-",
-                "-"
+    println!(
+        "{:<17} {:>9} {:>9}   {:<30} {:>9} {:>9} {:>7} {:>7}",
+        "fact", "mean µs", "median", "peer", "mean µs", "median", "ratio", "(med)"
+    );
+    for (name, ours, peer) in &rows {
+        match peer {
+            Some((pname, p)) => println!(
+                "{name:<17} {:>9.1} {:>9.1}   {pname:<30} {:>9.1} {:>9.1} {:>6.1}x {:>6.1}x",
+                ours.mean,
+                ours.median,
+                p.mean,
+                p.median,
+                p.mean / ours.mean.max(1e-9),
+                p.median / ours.median.max(1e-9)
             ),
-            None => {}
+            None => println!(
+                "{name:<17} {:>9.1} {:>9.1}   {:<30}",
+                ours.mean, ours.median, "-"
+            ),
         }
     }
-    if json {
-        let peers: BTreeMap<&str, f64> = peer.iter().map(|(k, (_, v))| (*k, *v)).collect();
-        let out = serde_json::json!({ "iters": iters, "sysutil": ours, "sysinfo": peers });
-        println!("{out}");
-    } else {
-        println!(
-            "({iters} iterations each; ratio = peer time / sysutil time, higher is better for sysutil)"
-        );
-    }
+    println!(
+        "({iters} iterations each; ratio = peer time / sysutil time, of the means and of the medians)"
+    );
 }

@@ -32,10 +32,13 @@ import psutil
 def mean_us(f, iters):
     for _ in range(min(3, iters)):
         f()
-    t = time.perf_counter()
+    v = []
     for _ in range(iters):
+        t = time.perf_counter()
         f()
-    return (time.perf_counter() - t) / iters * 1e6
+        v.append((time.perf_counter() - t) * 1e6)
+    v.sort()
+    return [sum(v) / len(v), v[len(v) // 2]]
 
 def cpu():
     return (psutil.cpu_count(), psutil.cpu_count(logical=False), psutil.cpu_freq())
@@ -119,21 +122,24 @@ def main():
         print("running the Rust bench ...", file=sys.stderr)
         rust = json.loads(cargo("bench", "-q", "--bench", "sysutil", "--", "--json", "--iters", str(iters))
                           .strip().splitlines()[-1])
-        ours = rust["sysutil"]
+        ours, ours_med = rust["sysutil"], rust["median"]
 
-        print(f"\n{'fact':<12} {'sysutil µs':>12} {'psutil ' + version + ' µs':>18} {'ratio':>8}")
+        print(f"\n{'fact':<12} {'sysutil mean':>13} {'median':>8} {'psutil ' + version + ' mean':>19} {'median':>8}"
+              f" {'ratio':>7} {'(med)':>7}")
         for name in ["cpu", "memory", "network", "disks", "hostname", "boot_time", "facts"]:
-            o, p = ours.get(name), ps.get(name)
-            ratio = f"{p / o:7.1f}x" if o and p else "-"
-            print(f"{name:<12} {o:>12.1f} {p:>18.1f} {ratio:>8}")
-        print(f"({iters} iterations each, in-process; ratio = psutil time / sysutil time. psutil has no CPU "
+            o, om = ours[name], ours_med[name]
+            p, pm = ps[name]
+            print(f"{name:<12} {o:>13.1f} {om:>8.1f} {p:>19.1f} {pm:>8.1f} {p / o:>6.1f}x {pm / om:>6.1f}x")
+        print(f"(µs; {iters} iterations each, in-process; ratio = psutil time / sysutil time. psutil has no CPU "
               "brand/vendor/family and no virtualization, so its 'cpu' row is counts and frequency only,"
-              " and 'facts' omits those parts)")
-        sysinfo = rust.get("sysinfo", {})
-        if "facts" in sysinfo:
-            fastest = min(ps["facts"], sysinfo["facts"])
-            print(f"facts(): {ours['facts']:.1f} µs; fastest peer {fastest:.1f} µs; "
-                  f"{fastest / ours['facts']:.1f}x")
+              " and its 'facts' omits those parts)")
+        si, si_med = rust.get("sysinfo", {}), rust.get("sysinfo_median", {})
+        if "facts" in si:
+            fastest = min(ps["facts"][0], si["facts"])
+            fastest_med = min(ps["facts"][1], si_med["facts"])
+            print(f"facts(): mean {ours['facts']:.1f} µs, fastest peer {fastest:.1f} µs: {fastest / ours['facts']:.1f}x; "
+                  f"median {ours_med['facts']:.1f} µs, fastest peer {fastest_med:.1f} µs: "
+                  f"{fastest_med / ours_med['facts']:.1f}x")
 
         if not verify:
             return 0

@@ -308,48 +308,22 @@ pub fn is_virtual_machine() -> bool {
 
 /// Every fact at once; a part that fails is recorded as its error, the others are still read.
 ///
-/// The network and disk parts are read on a second thread while this one reads the CPU,
-/// virtualization and memory parts (all of it is waiting on the kernel), which roughly halves
-/// the time on a machine with two idle cores; if no thread can be started, everything is read
-/// here in turn.
+/// Everything is read once, in this thread (`/proc/cpuinfo` serves both the CPU and the
+/// virtualization parts; the interface list serves [`primary_ip`]'s fallback).
 #[must_use]
 pub fn facts() -> Facts {
-    fn net_and_disks() -> (
-        Result<Vec<NetworkInfo>>,
-        Option<IpAddr>,
-        Result<Vec<DiskPartition>>,
-    ) {
-        let network = network_info();
-        let primary_ip = primary_ip_with(network.as_deref().ok());
-        (network, primary_ip, disk_info())
+    let network = network_info();
+    let primary_ip = primary_ip_with(network.as_deref().ok());
+    let disks = disk_info();
+    let (cpu, virtualization) = imp::cpu_and_virtualization();
+    Facts {
+        network: network.into(),
+        primary_ip,
+        disks: disks.into(),
+        cpu: cpu.into(),
+        memory: memory_info().into(),
+        virtualization,
+        hostname: hostname().into(),
+        boot_time: boot_time().into(),
     }
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("sysutil-facts".into())
-            .spawn_scoped(scope, net_and_disks)
-            .ok();
-        let (cpu, virtualization) = imp::cpu_and_virtualization();
-        let memory = memory_info();
-        let hostname = hostname();
-        let boot_time = boot_time();
-        let (network, primary_ip, disks) = match worker {
-            Some(handle) => handle.join().unwrap_or_else(|_| {
-                let lost = || Error::Unsupported {
-                    what: "reading on the worker thread (it panicked)",
-                };
-                (Err(lost()), None, Err(lost()))
-            }),
-            None => net_and_disks(),
-        };
-        Facts {
-            network: network.into(),
-            primary_ip,
-            disks: disks.into(),
-            cpu: cpu.into(),
-            memory: memory.into(),
-            virtualization,
-            hostname: hostname.into(),
-            boot_time: boot_time.into(),
-        }
-    })
 }
