@@ -119,7 +119,8 @@ fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) 
         if Instant::now() > end {
             bail!("timed out waiting for {what}");
         }
-        std::thread::yield_now();
+        // Short naps, not a busy loop: on a small machine the poller would steal circled's CPU.
+        std::thread::sleep(Duration::from_micros(200));
     }
 }
 
@@ -199,7 +200,12 @@ fn main() -> Result<()> {
             .count();
 
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!("circle bench: circled with {N} x `sleep 3600` (release build, this machine)");
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "circle bench: circled with {N} x `sleep 3600` (release build; {cpus} CPUs, load average {})",
+            load.split_whitespace().next().unwrap_or("?")
+        );
         println!();
         println!(
             "{:<34} {:>10} {:>10} {:>12} {:>8}   goal",
