@@ -197,7 +197,9 @@ pub fn copy_with(
                     path: dst.to_path_buf(),
                 });
             }
-            plan.root_dir(dst, &sources.root, options)?;
+            if !dst.is_dir() {
+                plan.mkdirs(dst)?;
+            }
             for item in &sources.items {
                 let rel = normalize(item.strip_prefix(&sources.root).unwrap_or(item));
                 if !filters.keeps_dir(rel.parent().unwrap_or(Path::new(""))) {
@@ -207,10 +209,10 @@ pub fn copy_with(
                 let md = item_metadata(item, options)?;
                 if md.is_dir() {
                     check_not_into(item, &dst.join(&rel))?;
-                    plan.ensure_parents(&rel, &sources.root, dst, options)?;
+                    plan.ensure_parents(&rel, &sources.root, dst)?;
                     plan.walk(item, &dst.join(&rel), &rel, &filters, options)?;
                 } else if filters.keep_file_norm(&rel) {
-                    plan.ensure_parents(&rel, &sources.root, dst, options)?;
+                    plan.ensure_parents(&rel, &sources.root, dst)?;
                     plan.file(item, &dst.join(&rel), md, options)?;
                 } else {
                     plan.skip(item);
@@ -248,7 +250,7 @@ pub fn copy_with(
                         && !parent.as_os_str().is_empty()
                         && !parent.exists()
                     {
-                        plan.mkdirs(parent, options)?;
+                        plan.mkdirs(parent)?;
                     }
                     plan.file(src, &target, md, options)?;
                 } else {
@@ -377,16 +379,8 @@ impl Plan {
         });
     }
 
-    /// The destination directory of a glob copy.
-    fn root_dir(&mut self, dst: &Path, _base: &Path, options: &CopyOptions) -> Result<()> {
-        if !dst.is_dir() {
-            self.mkdirs(dst, options)?;
-        }
-        Ok(())
-    }
-
     /// Plan the missing directories down to `dir` (needed).
-    fn mkdirs(&mut self, dir: &Path, _options: &CopyOptions) -> Result<()> {
+    fn mkdirs(&mut self, dir: &Path) -> Result<()> {
         let mut missing = Vec::new();
         let mut cur = Some(dir);
         while let Some(c) = cur {
@@ -409,13 +403,7 @@ impl Plan {
 
     /// For a glob match at `rel`, plan the directories between the destination and it,
     /// mirroring the source's.
-    fn ensure_parents(
-        &mut self,
-        rel: &Path,
-        base: &Path,
-        dst: &Path,
-        _options: &CopyOptions,
-    ) -> Result<()> {
+    fn ensure_parents(&mut self, rel: &Path, base: &Path, dst: &Path) -> Result<()> {
         let mut acc = PathBuf::new();
         let comps: Vec<_> = rel.parent().map(|p| p.iter().collect()).unwrap_or_default();
         for c in comps {
