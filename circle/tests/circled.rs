@@ -296,3 +296,35 @@ fn no_zombies_after_many_deaths() {
     kill(circled, libc::SIGTERM);
     assert_eq!(wait_exit(&mut guard.children[0]).code(), Some(0));
 }
+
+#[test]
+fn stdout_stream_goes_to_circleds_log_prefixed_with_name_and_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ini = format!(
+        "{}[watcher:hello]\ncmd = {}\nstdout_stream.class = StdoutStream\n",
+        circle_section(d, ""),
+        pid_cmd(
+            d,
+            "hello",
+            "sh -c \"echo hello from $CIRCLE_WID; exec sleep 3600\""
+        ),
+    );
+    write(&d.join("c.ini"), &ini);
+    let mut guard = Reaper::default();
+    guard.children.push(start_circled(&d.join("c.ini"), d, &[]));
+    let pid = pids(d, "hello", 1)[0];
+    guard.pids.push(pid);
+    let want = format!("[hello {pid}] hello from 1");
+    wait_for_or(
+        "the line in circled's log",
+        || {
+            std::fs::read_to_string(d.join("circled.out"))
+                .ok()
+                .filter(|l| l.contains(&want))
+        },
+        || std::fs::read_to_string(d.join("circled.out")).unwrap_or_default(),
+    );
+    kill(guard.children[0].id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut guard.children[0]).code(), Some(0));
+}

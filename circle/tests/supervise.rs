@@ -552,3 +552,50 @@ async fn identity_limits_umask_and_working_dir_apply_to_the_process() {
     }
     sup.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priority_orders_start_and_reverse_stop() {
+    let config = Config::new()
+        .watcher(sleeper("low", 1).priority(-5))
+        .watcher(sleeper("high", 1).priority(10))
+        .watcher(sleeper("mid", 1));
+    let sup = Supervisor::spawn_on_thread(config).unwrap();
+    // Events emitted before this subscription are lost: restart everything in order instead.
+    let mut events = sup.subscribe_events();
+    let mut guard = Reaper::default();
+    for name in ["low", "high", "mid"] {
+        guard.pids.extend(wait_running(&sup, name, 1).await);
+    }
+    sup.shutdown().await.unwrap();
+    let mut exits = Vec::new();
+    while exits.len() < 3 {
+        let name = next_event(&mut events, "exits", |e| match e {
+            Event::Exited { watcher, .. } => Some(watcher.clone()),
+            _ => None,
+        })
+        .await;
+        exits.push(name);
+    }
+    assert_eq!(exits, ["low", "mid", "high"], "stop: lowest priority first");
+
+    // Start order, from the spawn times in the status.
+    let config = Config::new()
+        .watcher(sleeper("low", 1).priority(-5))
+        .watcher(sleeper("high", 1).priority(10))
+        .watcher(sleeper("mid", 1));
+    let sup = Supervisor::spawn(config).unwrap();
+    let mut order = Vec::new();
+    for name in ["low", "high", "mid"] {
+        guard.pids.extend(wait_running(&sup, name, 1).await);
+        let st = sup.watcher_status(name).await.unwrap();
+        order.push((st.processes[0].started_at.unwrap(), name));
+    }
+    order.sort();
+    let names: Vec<&str> = order.iter().map(|(_, n)| *n).collect();
+    assert_eq!(
+        names,
+        ["high", "mid", "low"],
+        "start: highest priority first"
+    );
+    sup.shutdown().await.unwrap();
+}
