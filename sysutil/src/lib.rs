@@ -176,7 +176,7 @@ pub struct Facts {
 /// [`Error::Os`] when the interface list cannot be read (`getifaddrs`, `GetAdaptersAddresses`).
 ///
 /// # Platform behavior
-/// Linux: `getifaddrs` (MAC from `AF_PACKET`) and `/sys/class/net/<if>/mtu`; IPv4 alias labels
+/// Linux: `getifaddrs` (MAC from `AF_PACKET`) and the MTU by `SIOCGIFMTU`; IPv4 alias labels
 /// (`eth0:1`) are merged into their interface, as `ip addr` shows them. macOS and FreeBSD:
 /// `getifaddrs` (MAC and MTU from `AF_LINK`). Windows: `GetAdaptersAddresses`, named by the
 /// friendly name (`Ethernet`, as psutil does).
@@ -222,14 +222,16 @@ fn primary_ip_with(ifaces: Option<&[NetworkInfo]>) -> Option<IpAddr> {
 ///
 /// # Errors
 /// [`Error::Read`] when the mount table cannot be read, [`Error::Os`] when the OS refuses the
-/// list. A file system whose size cannot be read (a hung NFS mount is not among these, a
-/// vanished one may be) is kept with sizes 0.
+/// list. A file system whose size cannot be read (unmounted in between, or not accessible to
+/// this user) is kept with sizes 0. Network file systems are not in the set, so a hung NFS server
+/// cannot block the call.
 ///
 /// # Platform behavior
 /// Linux: `/proc/self/mounts` filtered by the device-backed types of `/proc/filesystems` (plus
 /// `zfs`), sizes by `statvfs`. macOS and FreeBSD: `getmntinfo` (no waiting on network file
-/// systems), entries whose device is an existing absolute path. Windows: every drive letter of a
-/// fixed, removable or remote drive that has a volume (no empty card readers or CD drives).
+/// systems), entries whose device is an existing absolute path. Windows: drive letters of fixed
+/// drives, removable drives (not `A:`) and CD drives that have a volume (no empty card readers or
+/// CD drives, no network drives), as psutil.
 pub fn disk_info() -> Result<Vec<DiskPartition>> {
     imp::disk_info()
 }
@@ -257,8 +259,8 @@ pub fn cpu_info() -> Result<CpuInfo> {
 ///
 /// # Platform behavior
 /// Linux: `/proc/meminfo` `MemAvailable`. Windows: `GlobalMemoryStatusEx`. macOS: `hw.memsize` and
-/// `host_statistics64` (free + inactive + speculative). FreeBSD: `hw.physmem` and the free,
-/// inactive and laundry page counts.
+/// `host_statistics64` (free + inactive pages, as psutil). FreeBSD: `hw.physmem` and the free,
+/// inactive and cache page counts.
 pub fn memory_info() -> Result<MemoryInfo> {
     imp::memory_info()
 }
@@ -280,8 +282,9 @@ pub fn hostname() -> Result<String> {
 /// [`Error::Read`], [`Error::Missing`] or [`Error::Os`] when the OS source cannot be read.
 ///
 /// # Platform behavior
-/// Linux: `btime` of `/proc/stat`. macOS and FreeBSD: `sysctl kern.boottime`. Windows: now minus
-/// `GetTickCount64`.
+/// Linux: `CLOCK_REALTIME - CLOCK_BOOTTIME`, the offset the kernel prints as `btime` in
+/// `/proc/stat` (read from there when the two clock readings straddle a second). macOS and
+/// FreeBSD: `sysctl kern.boottime`. Windows: now minus `GetTickCount64`, rounded to the second.
 pub fn boot_time() -> Result<u64> {
     imp::boot_time()
 }
