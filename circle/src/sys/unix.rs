@@ -164,11 +164,11 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
         limits.push((res, v));
     }
     let umask = spec.umask;
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
     let _ = spec.die_with_parent;
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     let die_with_parent = spec.die_with_parent;
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
@@ -193,6 +193,23 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
                     return Err(io::Error::last_os_error());
                 }
                 // The supervisor may have died before prctl: then nobody would signal us.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+            }
+            // FreeBSD 11.2+: the same parent-death signal, through procctl.
+            #[cfg(target_os = "freebsd")]
+            if die_with_parent {
+                let mut sig: libc::c_int = libc::SIGKILL;
+                if libc::procctl(
+                    libc::P_PID,
+                    0,
+                    libc::PROC_PDEATHSIG_CTL,
+                    (&mut sig as *mut libc::c_int).cast(),
+                ) == -1
+                {
+                    return Err(io::Error::last_os_error());
+                }
                 if libc::getppid() != parent {
                     libc::_exit(1);
                 }
@@ -311,7 +328,19 @@ pub(crate) fn become_subreaper() -> bool {
         // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) == 0 }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(target_os = "freebsd")]
+    {
+        // SAFETY: procctl on this process with no data.
+        unsafe {
+            libc::procctl(
+                libc::P_PID,
+                libc::getpid() as libc::id_t,
+                libc::PROC_REAP_ACQUIRE,
+                std::ptr::null_mut(),
+            ) == 0
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
     {
         false
     }
