@@ -117,6 +117,14 @@ pub fn hypervisor_from_regs(leaf1_ecx: u32, leaf_40000000: Regs) -> Option<&'sta
     Some(hypervisor_name(&hypervisor_signature(leaf_40000000)))
 }
 
+/// Whether a `Microsoft Hv` hypervisor reports this partition as the root (the host OS of
+/// Hyper-V, e.g. Windows with Hyper-V or virtualization-based security enabled): leaf
+/// `0x40000003` EBX bit 0, the "CreatePartitions" privilege, is only granted to the root.
+#[must_use]
+pub fn hyperv_root_partition(leaf_40000000_eax: u32, leaf_40000003_ebx: u32) -> bool {
+    leaf_40000000_eax >= 0x4000_0003 && leaf_40000003_ebx & 1 != 0
+}
+
 /// Runs CPUID on this processor. `None` where the instruction does not exist (not x86).
 #[must_use]
 #[allow(unsafe_code)]
@@ -191,6 +199,21 @@ pub fn identity() -> Option<Identity> {
         model,
         stepping,
     })
+}
+
+/// Like [`hypervisor`], but the root partition of Hyper-V (see [`hyperv_root_partition`]) is
+/// no VM: the Windows backend uses this, since Windows hosts with Hyper-V or VBS enabled run
+/// above the hypervisor. (systemd, on Linux, does not make this distinction.)
+#[must_use]
+pub fn hypervisor_excluding_hyperv_root() -> Option<Option<&'static str>> {
+    let h = hypervisor()?;
+    if h == Some("microsoft") {
+        let top = raw(0x4000_0000)?.eax;
+        if hyperv_root_partition(top, raw(0x4000_0003)?.ebx) {
+            return Some(None);
+        }
+    }
+    Some(h)
 }
 
 /// The hypervisor CPUID reports on this processor (`Some(None)`: CPUID exists and says no
@@ -306,5 +329,15 @@ mod tests {
         };
         assert_eq!(hypervisor_from_regs(0x8000_0000, kvm), Some("kvm"));
         assert_eq!(hypervisor_from_regs(0x7fff_ffff, kvm), None);
+    }
+
+    #[test]
+    fn hyperv_root() {
+        assert!(hyperv_root_partition(0x4000_000b, 0x0000_2bb9));
+        assert!(
+            !hyperv_root_partition(0x4000_000b, 0x0000_2bb8),
+            "guest: no CreatePartitions"
+        );
+        assert!(!hyperv_root_partition(0x4000_0001, 0x1), "leaf not offered");
     }
 }

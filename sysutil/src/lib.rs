@@ -295,7 +295,8 @@ pub fn boot_time() -> Result<u64> {
 /// # Platform behavior
 /// Linux: systemd's order over DMI, CPUID, `/proc/xen`, `/sys/hypervisor`, the device tree,
 /// `/proc/sysinfo` and the container files (see [`virt`]). Windows: CPUID and the SMBIOS table
-/// (`GetSystemFirmwareTable`) through the same DMI rules; never a container. macOS:
+/// (`GetSystemFirmwareTable`) through the same DMI rules, and the Hyper-V root partition (a host
+/// with Hyper-V or virtualization-based security on) is no VM; never a container. macOS:
 /// `kern.hv_vmm_present` and CPUID (`apple` for Apple's Virtualization framework on Apple silicon).
 /// FreeBSD: `kern.vm_guest` and CPUID; a jail is reported as container `jail`.
 #[must_use]

@@ -298,7 +298,9 @@ pub fn detect_vm(s: &VmSignals) -> Option<&'static str> {
             .iter()
             .map(|(_, n)| *n)
             .chain(["vm-other"])
-            .find(|n| n == name),
+            .find(|n| n == name)
+            // A name outside the table still says a hypervisor is there.
+            .or(Some("vm-other")),
         Some(None) => None,
         None => s.cpuinfo_hypervisor_flag.then_some("vm-other"),
     };

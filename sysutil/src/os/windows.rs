@@ -377,7 +377,7 @@ pub(crate) fn virtualization() -> Virtualization {
     let mut s = crate::virt::VmSignals::default();
     s.dmi = id.dmi_values();
     s.smbios_vm_bit = id.vm_bit;
-    s.cpuid = crate::cpuid::hypervisor().map(|h| h.map(str::to_string));
+    s.cpuid = crate::cpuid::hypervisor_excluding_hyperv_root().map(|h| h.map(str::to_string));
     let vm = crate::virt::detect_vm(&s);
     Virtualization::new(vm.map(str::to_string), None)
 }
