@@ -582,6 +582,7 @@ pub(crate) fn build_spec(
     inherited: &BTreeMap<String, String>,
 ) -> std::result::Result<SpawnSpec, String> {
     let line = substitute_wid(&w.command_line(), wid);
+    let raw_command_line = (w.shell && cfg!(windows)).then(|| format!("cmd.exe /C {line}"));
     let (program, args) = if w.shell {
         if cfg!(windows) {
             ("cmd.exe".to_string(), vec!["/C".to_string(), line])
@@ -636,6 +637,7 @@ pub(crate) fn build_spec(
     Ok(SpawnSpec {
         program,
         args,
+        raw_command_line,
         env: env.into_iter().collect(),
         working_dir: w
             .working_dir

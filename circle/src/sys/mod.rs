@@ -39,6 +39,10 @@ pub(crate) struct SpawnSpec {
     pub program: String,
     /// Its arguments.
     pub args: Vec<String>,
+    /// Windows: the command line to pass as is (`cmd.exe /C LINE` for `shell`), instead of
+    /// quoting `program` and `args`.
+    #[cfg_attr(not(windows), allow(dead_code))]
+    pub raw_command_line: Option<String>,
     /// The complete environment of the child.
     pub env: Vec<(String, String)>,
     pub working_dir: Option<PathBuf>,

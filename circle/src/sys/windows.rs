@@ -170,10 +170,12 @@ pub(crate) fn spawn(spec: &SpawnSpec, reaper: &Reaper) -> io::Result<Spawned> {
     }
     // Unix-only settings: no Windows equivalent (a Job Object could cap memory, not files).
     let _ = (&spec.umask, &spec.rlimits, &spec.marker);
-    let mut cmdline: Vec<u16> = command_line(&spec.program, &spec.args)
-        .encode_utf16()
-        .chain(std::iter::once(0))
-        .collect();
+    let line = match &spec.raw_command_line {
+        // cmd.exe has its own quoting rules: the shell line goes through untouched.
+        Some(raw) => raw.clone(),
+        None => command_line(&spec.program, &spec.args),
+    };
+    let mut cmdline: Vec<u16> = line.encode_utf16().chain(std::iter::once(0)).collect();
     let env = environment_block(&spec.env);
     let dir = spec.working_dir.as_ref().map(|d| wide(d.as_os_str()));
     let out = if spec.capture_stdout {
