@@ -245,6 +245,20 @@ fn non_utf8_names() {
 }
 
 #[test]
+fn in_order_and_in_parallel_agree() {
+    let d = tempfile::tempdir().unwrap();
+    for (i, threads) in [1, 3].into_iter().enumerate() {
+        let root = d.path().join(format!("root{i}"));
+        for k in 0..200 {
+            write(&root.join(format!("d{}/e{}/f{k}", k % 7, k % 3)), "xy");
+        }
+        let r = nfs::remove_with(&root, &RemoveOptions::new().threads(threads)).unwrap();
+        assert!(!root.exists());
+        assert_eq!((r.files, r.bytes, r.dirs), (200, 400, 1 + 7 + 21));
+    }
+}
+
+#[test]
 fn refuses_nameless_paths() {
     for p in [".", ".."] {
         let e = nfs::remove(p).unwrap_err();

@@ -35,6 +35,7 @@ pub struct RemoveOptions {
     pub(crate) dry_run: bool,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) missing_ok: bool,
+    threads: Option<usize>,
 }
 
 common_setters!(RemoveOptions);
@@ -51,6 +52,14 @@ impl RemoveOptions {
     #[must_use]
     pub fn missing_ok(mut self, yes: bool) -> Self {
         self.missing_ok = yes;
+        self
+    }
+
+    /// Number of subtrees removed at once (default: one per core; `1` removes in order,
+    /// on the calling thread).
+    #[must_use]
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n.max(1));
         self
     }
 }
@@ -122,11 +131,20 @@ pub fn remove_with(src: impl AsRef<Path>, options: &RemoveOptions) -> Result<Rep
         let plan = run(&sources, &filters, options, true, &Tracker::new(None))?;
         tracker.set_totals(plan.files, plan.bytes);
     }
-    if options.dry_run {
-        // A plan has no progress to report (and no totals to report it against).
-        return run(&sources, &filters, options, true, &Tracker::new(None));
+    let go = || {
+        if options.dry_run {
+            // A plan has no progress to report (and no totals to report it against).
+            return run(&sources, &filters, options, true, &Tracker::new(None));
+        }
+        run(&sources, &filters, options, false, &tracker)
+    };
+    match options.threads {
+        Some(n) if n > 1 => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            Ok(pool) => pool.install(go),
+            Err(_) => go(),
+        },
+        _ => go(),
     }
-    run(&sources, &filters, options, false, &tracker)
 }
 
 fn dry(yes: bool) -> Report {
@@ -149,6 +167,7 @@ fn run(
         includes: filters.has_includes(),
         dry: dry_run,
         tracker,
+        parallel: options.threads != Some(1),
     };
     let mut report = dry(dry_run);
     let glob = sources.pattern.is_some();
@@ -184,13 +203,13 @@ fn run(
         let group = &items[i..j];
         i = j;
         let outcomes = fs.with_parent(&parent, &group[0], dry_run, |dir| {
-            Ok(if group.len() > 1 {
+            Ok(if group.len() > 1 && ctx.parallel {
                 group
                     .par_iter()
                     .map(|item| one(dir, item))
                     .collect::<Vec<_>>()
             } else {
-                vec![one(dir, &group[0])]
+                group.iter().map(|item| one(dir, item)).collect()
             })
         });
         let outcomes = match outcomes {
@@ -282,6 +301,7 @@ struct Ctx<'a> {
     includes: bool,
     dry: bool,
     tracker: &'a Tracker,
+    parallel: bool,
 }
 
 #[derive(Debug, Default)]
@@ -432,7 +452,7 @@ fn contents<B: Backend>(
             ctx,
         )
     };
-    if subdirs.len() > 1 {
+    if subdirs.len() > 1 && ctx.parallel {
         let results: Vec<Result<Outcome>> = subdirs.par_iter().map(one).collect();
         for r in results {
             out.add(r?);
