@@ -280,6 +280,45 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
     info
 }
 
+/// Physical cores and the largest last-level cache (KiB) from the records Windows'
+/// `GetLogicalProcessorInformationEx(RelationAll)` writes: each record is `Relationship: u32`,
+/// `Size: u32`, then the relation; a core is a `RelationProcessorCore` (0) record, a cache a
+/// `RelationCache` (2) record whose `Level: u8` is at offset 8 and `CacheSize: u32` at offset 12.
+/// Little-endian, as on every Windows target. Malformed data ends the walk.
+#[must_use]
+pub fn parse_logical_processor_info(buf: &[u8]) -> (Option<usize>, Option<u64>) {
+    const RELATION_PROCESSOR_CORE: u32 = 0;
+    const RELATION_CACHE: u32 = 2;
+    let u32_at = |o: usize| {
+        buf.get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (mut cores, mut cache) = (0usize, None::<(u8, u32)>);
+    let mut off = 0usize;
+    while let (Some(rel), Some(size)) = (u32_at(off), u32_at(off + 4)) {
+        let size = size as usize;
+        if size < 8 || off + size > buf.len() {
+            break;
+        }
+        match rel {
+            RELATION_PROCESSOR_CORE => cores += 1,
+            RELATION_CACHE => {
+                if let (Some(&level), Some(bytes)) = (buf.get(off + 8), u32_at(off + 12)) {
+                    if cache.is_none_or(|(l, _)| level > l) {
+                        cache = Some((level, bytes));
+                    }
+                }
+            }
+            _ => {}
+        }
+        off += size;
+    }
+    (
+        (cores > 0).then_some(cores),
+        cache.map(|(_, b)| u64::from(b) / 1024),
+    )
+}
+
 /// Counts distinct lines (e.g. `core_cpus_list` of every CPU): the number of physical cores.
 #[must_use]
 pub fn count_unique<'a>(lines: impl IntoIterator<Item = &'a str>) -> usize {
@@ -318,6 +357,36 @@ mod tests {
         assert_eq!(c.cache_size_kb, Some(1024));
         assert_eq!(c.frequency_mhz.current, Some(2596.134));
         assert_eq!((c.logical, c.physical), (2, Some(2)));
+    }
+
+    #[test]
+    fn windows_processor_records() {
+        fn rec(rel: u32, size: u32, level: u8, cache: u32) -> Vec<u8> {
+            let mut r = vec![0u8; size as usize];
+            r[0..4].copy_from_slice(&rel.to_le_bytes());
+            r[4..8].copy_from_slice(&size.to_le_bytes());
+            r[8] = level;
+            r[12..16].copy_from_slice(&cache.to_le_bytes());
+            r
+        }
+        let mut buf = Vec::new();
+        for _ in 0..4 {
+            buf.extend(rec(0, 48, 0, 0)); // cores
+        }
+        buf.extend(rec(2, 48, 1, 48 * 1024));
+        buf.extend(rec(2, 48, 2, 1280 * 1024));
+        buf.extend(rec(2, 48, 3, 30 * 1024 * 1024));
+        buf.extend(rec(3, 48, 0, 0)); // package
+        buf.extend(rec(1, 80, 0, 0)); // NUMA node
+        assert_eq!(
+            parse_logical_processor_info(&buf),
+            (Some(4), Some(30 * 1024))
+        );
+        assert_eq!(parse_logical_processor_info(&[]), (None, None));
+        // A record claiming more than the buffer ends the walk without panicking.
+        let mut bad = rec(0, 48, 0, 0);
+        bad.extend(rec(0, 4096, 0, 0).into_iter().take(48));
+        assert_eq!(parse_logical_processor_info(&bad), (Some(1), None));
     }
 
     #[test]

@@ -25,8 +25,7 @@ use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, Re
 use windows_sys::Win32::System::SystemInformation::{
     ComputerNameDnsHostname, GetComputerNameExW, GetLogicalProcessorInformationEx,
     GetNativeSystemInfo, GetSystemFirmwareTable, GetTickCount64, GlobalMemoryStatusEx,
-    MEMORYSTATUSEX, RSMB, RelationAll, RelationCache, RelationProcessorCore, SYSTEM_INFO,
-    SYSTEM_LOGICAL_PROCESSOR_INFORMATION_EX,
+    MEMORYSTATUSEX, RSMB, RelationAll, SYSTEM_INFO, SYSTEM_LOGICAL_PROCESSOR_INFORMATION_EX,
 };
 use windows_sys::Win32::System::Threading::{ALL_PROCESSOR_GROUPS, GetActiveProcessorCount};
 use windows_sys::Win32::System::WindowsProgramming::{DRIVE_CDROM, DRIVE_FIXED, DRIVE_REMOVABLE};
@@ -251,34 +250,11 @@ fn topology() -> (Option<usize>, Option<u64>) {
     if ok == 0 {
         return (None, None);
     }
-    let base = buf.as_ptr().cast::<u8>();
-    let (mut cores, mut cache) = (0usize, None::<(u8, u32)>);
-    let mut off = 0usize;
-    while off + 8 <= len as usize {
-        // SAFETY: each record starts at `off` within the `len` bytes written, and declares its size.
-        let rec = unsafe {
-            &*base
-                .add(off)
-                .cast::<SYSTEM_LOGICAL_PROCESSOR_INFORMATION_EX>()
-        };
-        if rec.Size == 0 {
-            break;
-        }
-        if rec.Relationship == RelationProcessorCore {
-            cores += 1;
-        } else if rec.Relationship == RelationCache {
-            // SAFETY: a RelationCache record holds a CACHE_RELATIONSHIP.
-            let c = unsafe { &rec.Anonymous.Cache };
-            if cache.is_none_or(|(lvl, _)| c.Level > lvl) {
-                cache = Some((c.Level, c.CacheSize));
-            }
-        }
-        off += rec.Size as usize;
-    }
-    (
-        (cores > 0).then_some(cores),
-        cache.map(|(_, size)| u64::from(size) / 1024),
-    )
+    // SAFETY: buf holds `len` initialized bytes (it was zeroed, then written by the call).
+    let bytes = unsafe {
+        std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), (len as usize).min(buf.len() * 8))
+    };
+    crate::cpu::parse_logical_processor_info(bytes)
 }
 
 fn power_info(logical: usize) -> (Option<f64>, Option<f64>) {
