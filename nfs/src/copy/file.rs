@@ -165,12 +165,18 @@ fn write_temp(
 /// The process umask, read once without changing it (`umask(2)` can only be read by
 /// setting it, which would race with other threads): Linux's `/proc/self/status`.
 #[cfg(all(unix, not(target_os = "macos")))]
-fn umask() -> Option<u32> {
+pub(crate) fn umask() -> Option<u32> {
     static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
     *UMASK.get_or_init(|| {
         let status = fs::read_to_string("/proc/self/status").ok()?;
         parse_umask(&status)
     })
+}
+
+/// macOS has no way to read the umask without setting it: callers always `chmod`.
+#[cfg(target_os = "macos")]
+pub(crate) fn umask() -> Option<u32> {
+    None
 }
 
 /// The `Umask:` line of a `/proc/<pid>/status` file.

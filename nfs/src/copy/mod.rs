@@ -775,16 +775,21 @@ impl Plan {
                 Err(e) => errors.push(e),
             }
         }
-        // Directory permissions and times last, deepest first, once nothing more is
-        // written inside them (a read-only directory would refuse its own content).
-        // Existing directories get the source's times (like `cp -a`), not its mode.
-        for d in self
+        // Directory times and permissions last, once nothing more is written inside
+        // them (a read-only directory would refuse its own content). Existing
+        // directories get the source's times (like `cp -a`), not its mode.
+        let finish: Vec<&DirJob> = self
             .dirs
             .iter()
-            .rev()
             .filter(|d| d.created || (!d.fresh && d.needed))
-        {
-            if let Err(e) = finish_dir(d, options) {
+            .collect();
+        if options.times {
+            let r: Vec<Result<()>> = finish.par_iter().map(|d| dir_times(d)).collect();
+            errors.extend(r.into_iter().filter_map(Result::err));
+        }
+        // Modes deepest first: a parent made unsearchable must come after its children.
+        for d in finish.iter().rev().filter(|d| d.created) {
+            if let Err(e) = dir_mode(d, options) {
                 errors.push(e);
             }
         }
@@ -821,7 +826,7 @@ fn final_mode(d: &DirJob, options: &CopyOptions) -> Option<u32> {
     }
 }
 
-/// Create a directory the owner can write into until [`finish_dir`] sets its mode.
+/// Create a directory the owner can write into until [`dir_mode`] sets its mode.
 #[cfg(unix)]
 fn create_dir(d: &DirJob, options: &CopyOptions) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -834,18 +839,8 @@ fn create_dir(d: &DirJob, _options: &CopyOptions) -> io::Result<()> {
     fs::create_dir(&d.dst)
 }
 
-fn finish_dir(d: &DirJob, options: &CopyOptions) -> Result<()> {
-    #[cfg(unix)]
-    if d.created {
-        use std::os::unix::fs::PermissionsExt;
-        if let Some(m) = final_mode(d, options) {
-            fs::set_permissions(&d.dst, fs::Permissions::from_mode(m))
-                .map_err(|e| Error::io("set permissions of", &d.dst, e))?;
-        }
-    }
-    if options.times
-        && let Some(md) = &d.src_md
-    {
+fn dir_times(d: &DirJob) -> Result<()> {
+    if let Some(md) = &d.src_md {
         filetime::set_file_times(
             &d.dst,
             filetime::FileTime::from_last_access_time(md),
@@ -853,9 +848,27 @@ fn finish_dir(d: &DirJob, options: &CopyOptions) -> Result<()> {
         )
         .map_err(|e| Error::io("set times of", &d.dst, e))?;
     }
-    #[cfg(not(unix))]
+    Ok(())
+}
+
+/// Give a created directory its final mode, unless creating it already did.
+#[cfg(unix)]
+fn dir_mode(d: &DirJob, options: &CopyOptions) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(m) = final_mode(d, options) else {
+        return Ok(());
+    };
+    // Created with `m | 0o700`, less the umask: often exactly `m` already.
+    if file::umask().is_some_and(|u| m & 0o7000 == 0 && (m | 0o700) & !u == m) {
+        return Ok(());
+    }
+    fs::set_permissions(&d.dst, fs::Permissions::from_mode(m))
+        .map_err(|e| Error::io("set permissions of", &d.dst, e))
+}
+
+#[cfg(not(unix))]
+fn dir_mode(d: &DirJob, options: &CopyOptions) -> Result<()> {
     if options.permissions
-        && d.created
         && let Some(md) = &d.src_md
         && md.permissions().readonly()
     {
