@@ -11,6 +11,10 @@ fn show<T>(f: &Fact<T>, ok: impl FnOnce(&T) -> String) -> String {
     }
 }
 
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
 fn gib(b: u64) -> String {
     format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
 }
@@ -44,12 +48,12 @@ fn main() -> anyhow::Result<()> {
         "cpu         {}",
         show(&f.cpu, |c| {
             format!(
-                "{} ({}, family {:?} model {:?} stepping {:?}), {} logical / {} physical, {} MHz (max {}), cache {} KiB, {}",
+                "{} ({}, family {} model {} stepping {}), {} logical / {} physical, {} MHz (max {}), cache {} KiB, {}",
                 c.brand,
                 c.vendor_id,
-                c.family,
-                c.model,
-                c.stepping,
+                opt(c.family),
+                opt(c.model),
+                opt(c.stepping),
                 c.logical,
                 c.physical.map_or_else(|| "?".into(), |p| p.to_string()),
                 c.frequency_mhz
