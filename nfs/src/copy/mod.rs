@@ -715,17 +715,43 @@ impl Plan {
             return Ok(report);
         }
         report.plan.clear();
-        // Directories, parents first (the plan is in walk order), writable for now.
-        for d in self.dirs.iter_mut().filter(|d| d.fresh && d.needed) {
-            let d: &mut DirJob = d;
-            match create_dir(d, options) {
-                Ok(()) => {
-                    d.created = true;
-                    report.dirs += 1;
+        // Directories, writable for now: level by level (parents first), each level
+        // in parallel.
+        let mut todo: Vec<&mut DirJob> = self
+            .dirs
+            .iter_mut()
+            .filter(|d| d.fresh && d.needed)
+            .collect();
+        todo.sort_by_key(|d| d.dst.components().count()); // stable: walk order kept
+        let mut rest = &mut todo[..];
+        while !rest.is_empty() {
+            let depth = rest[0].dst.components().count();
+            let n = rest
+                .iter()
+                .position(|d| d.dst.components().count() != depth)
+                .unwrap_or(rest.len());
+            let (level, tail) = rest.split_at_mut(n);
+            let mk = |d: &mut &mut DirJob| -> Result<bool> {
+                match create_dir(d, options) {
+                    Ok(()) => {
+                        d.created = true;
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.dst.is_dir() => {
+                        Ok(false)
+                    }
+                    Err(e) => Err(Error::io("create directory", &d.dst, e)),
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.dst.is_dir() => {}
-                Err(e) => return Err(Error::io("create directory", &d.dst, e)),
+            };
+            let made: Vec<Result<bool>> = if level.len() > 8 && options.threads != Some(1) {
+                level.par_iter_mut().map(mk).collect()
+            } else {
+                level.iter_mut().map(mk).collect()
+            };
+            for m in made {
+                report.dirs += u64::from(m?);
             }
+            rest = tail;
         }
         let tracker = Tracker::new(options.progress.clone());
         tracker.set_totals(files, bytes);
