@@ -537,6 +537,25 @@ async fn identity_limits_umask_and_working_dir_apply_to_the_process() {
             gids.split_whitespace().all(|g| g == gid.to_string()),
             "{gids}"
         );
+        // Supplementary groups: the user's, as `id -G` (an independent source) lists them.
+        let id = std::process::Command::new("id")
+            .args(["-G", "nobody"])
+            .output()
+            .unwrap();
+        let mut want: Vec<String> = String::from_utf8_lossy(&id.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let mut got: Vec<String> = status_line(pid, "Groups:")
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        want.sort();
+        want.dedup();
+        got.sort();
+        got.dedup();
+        assert_eq!(got, want);
     }
     // An unknown user is a spawn failure that names the user, not a crash.
     let bad = Watcher::new("baduser")

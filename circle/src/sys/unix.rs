@@ -69,28 +69,45 @@ fn rlimit_resource(name: &str) -> Option<i32> {
     Some(r)
 }
 
-/// Resolves a user name or number: (uid, primary gid).
-fn resolve_user(user: &str) -> io::Result<(u32, Option<u32>)> {
-    let c = CString::new(user).map_err(|_| io::Error::other("user name with a NUL byte"))?;
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; `buf` outlives the use of `pwd`'s strings
-    // (we only read numeric fields).
-    let rc = unsafe {
-        libc::getpwnam_r(
-            c.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
+/// Resolves a user name or number: (uid, primary gid, name in the user database).
+fn resolve_user(user: &str) -> io::Result<(u32, Option<u32>, Option<CString>)> {
+    let lookup = |c: &CString, by_uid: Option<libc::uid_t>| {
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; the strings are copied out before
+        // `buf` is dropped.
+        let rc = unsafe {
+            match by_uid {
+                Some(uid) => {
+                    libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result)
+                }
+                None => libc::getpwnam_r(
+                    c.as_ptr(),
+                    &mut pwd,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut result,
+                ),
+            }
+        };
+        if rc == 0 && !result.is_null() {
+            // SAFETY: pw_name points into `buf`, NUL-terminated.
+            let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_owned();
+            Some((pwd.pw_uid, pwd.pw_gid, name))
+        } else {
+            None
+        }
     };
-    if rc == 0 && !result.is_null() {
-        return Ok((pwd.pw_uid, Some(pwd.pw_gid)));
+    let c = CString::new(user).map_err(|_| io::Error::other("user name with a NUL byte"))?;
+    if let Some((uid, gid, name)) = lookup(&c, None) {
+        return Ok((uid, Some(gid), Some(name)));
     }
     match user.parse::<u32>() {
-        Ok(n) => Ok((n, None)),
+        Ok(n) => Ok(match lookup(&c, Some(n)) {
+            Some((uid, gid, name)) => (uid, Some(gid), Some(name)),
+            None => (n, None, None),
+        }),
         Err(_) => Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("unknown user {user:?}"),
@@ -121,6 +138,116 @@ fn resolve_group(group: &str) -> io::Result<u32> {
         .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("unknown group {group:?}")))
 }
 
+/// Who the child runs as, resolved before the fork.
+struct Identity {
+    uid: Option<libc::uid_t>,
+    gid: Option<libc::gid_t>,
+    /// Supplementary groups (the user's, from the group database), set when running as root.
+    groups: Option<Vec<libc::gid_t>>,
+}
+
+fn euid() -> libc::uid_t {
+    // SAFETY: no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+/// The groups `user` belongs to, with `gid` first.
+fn group_list(user: &CString, gid: libc::gid_t) -> Vec<libc::gid_t> {
+    let mut n: libc::c_int = 64;
+    loop {
+        let mut groups: Vec<libc::gid_t> = vec![0; n as usize];
+        #[cfg(target_vendor = "apple")]
+        // SAFETY: `groups` holds `n` entries; macOS takes and fills c_int group ids.
+        let rc = unsafe {
+            libc::getgrouplist(
+                user.as_ptr(),
+                gid as libc::c_int,
+                groups.as_mut_ptr().cast(),
+                &mut n,
+            )
+        };
+        #[cfg(not(target_vendor = "apple"))]
+        // SAFETY: `groups` holds `n` entries.
+        let rc = unsafe { libc::getgrouplist(user.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        if rc >= 0 {
+            groups.truncate(n.max(0) as usize);
+            return groups;
+        }
+        if n <= groups.len() as libc::c_int {
+            n = groups.len() as libc::c_int * 2;
+        }
+        if n > 65536 {
+            return vec![gid];
+        }
+    }
+}
+
+fn resolve_identity(user: Option<&str>, group: Option<&str>) -> io::Result<Option<Identity>> {
+    if user.is_none() && group.is_none() {
+        return Ok(None);
+    }
+    let mut id = Identity {
+        uid: None,
+        gid: None,
+        groups: None,
+    };
+    let mut name: Option<CString> = None;
+    if let Some(u) = user {
+        let (uid, gid, pw_name) = resolve_user(u)?;
+        id.uid = Some(uid);
+        id.gid = gid;
+        name = pw_name;
+    }
+    if let Some(g) = group {
+        id.gid = Some(resolve_group(g)?);
+    }
+    if euid() == 0 {
+        if let Some(gid) = id.gid {
+            id.groups = Some(match &name {
+                Some(n) => group_list(n, gid),
+                None => vec![gid],
+            });
+        }
+    } else if id.uid.is_some_and(|u| u != euid()) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "running as user {:?} needs circled to run as root",
+                user.unwrap_or("")
+            ),
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// Refuses, before the fork, a limit above the hard limit when not root (setrlimit would fail
+/// in the child with a bare EPERM).
+fn check_rlimit(name: &str, res: i32, v: libc::rlim_t) -> io::Result<()> {
+    if euid() == 0 {
+        return Ok(());
+    }
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out pointer.
+    #[allow(clippy::useless_conversion)]
+    let rc = unsafe { libc::getrlimit(res as _, &mut cur) };
+    if rc == 0
+        && cur.rlim_max != libc::RLIM_INFINITY
+        && (v == libc::RLIM_INFINITY || v > cur.rlim_max)
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "rlimit_{name} above the hard limit {} needs root",
+                cur.rlim_max
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args);
@@ -140,17 +267,7 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
     } else {
         Stdio::null()
     });
-    let mut uid_gid: Option<u32> = None;
-    if let Some(user) = &spec.uid {
-        let (uid, gid) = resolve_user(user)?;
-        cmd.uid(uid);
-        uid_gid = gid;
-    }
-    if let Some(group) = &spec.gid {
-        cmd.gid(resolve_group(group)?);
-    } else if let Some(gid) = uid_gid {
-        cmd.gid(gid);
-    }
+    let identity = resolve_identity(spec.uid.as_deref(), spec.gid.as_deref())?;
     let mut limits: Vec<(i32, libc::rlim_t)> = Vec::new();
     for (name, value) in &spec.rlimits {
         let res = rlimit_resource(name).ok_or_else(|| {
@@ -161,6 +278,7 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
         })?;
         #[allow(clippy::useless_conversion)]
         let v = value.map_or(libc::RLIM_INFINITY, |v| v as libc::rlim_t);
+        check_rlimit(name, res, v)?;
         limits.push((res, v));
     }
     let umask = spec.umask;
@@ -172,7 +290,8 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
-    // (setsid, prctl, getppid, umask, setrlimit); it allocates nothing.
+    // (setsid, umask, setrlimit, setgroups, setgid, setuid, prctl/procctl, getppid); it
+    // allocates nothing (the group list was built before the fork).
     unsafe {
         cmd.pre_exec(move || {
             // A new session, hence a new process group named after the child: the whole tree
@@ -180,22 +299,50 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
             if libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
+            if let Some(m) = umask {
+                libc::umask(m as libc::mode_t);
+            }
+            // Limits first: raising a hard limit needs the privileges dropped below.
+            for &(res, v) in &limits {
+                let lim = libc::rlimit {
+                    rlim_cur: v,
+                    rlim_max: v,
+                };
+                #[allow(clippy::useless_conversion)]
+                if libc::setrlimit(res as _, &lim) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            if let Some(id) = &identity {
+                if let Some(groups) = &id.groups {
+                    #[allow(clippy::useless_conversion)]
+                    if libc::setgroups(groups.len() as _, groups.as_ptr()) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                if let Some(gid) = id.gid {
+                    if libc::setgid(gid) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                if let Some(uid) = id.uid {
+                    if libc::setuid(uid) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+            }
+            // After the identity change, which clears the parent-death signal.
             #[cfg(target_os = "linux")]
-            if die_with_parent {
-                if libc::prctl(
+            if die_with_parent
+                && libc::prctl(
                     libc::PR_SET_PDEATHSIG,
                     libc::SIGKILL as libc::c_ulong,
                     0,
                     0,
                     0,
                 ) == -1
-                {
-                    return Err(io::Error::last_os_error());
-                }
-                // The supervisor may have died before prctl: then nobody would signal us.
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
+            {
+                return Err(io::Error::last_os_error());
             }
             // FreeBSD 11.2+: the same parent-death signal, through procctl.
             #[cfg(target_os = "freebsd")]
@@ -210,22 +357,11 @@ pub(crate) fn spawn(spec: &SpawnSpec, _reaper: &Reaper) -> io::Result<Spawned> {
                 {
                     return Err(io::Error::last_os_error());
                 }
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
             }
-            if let Some(m) = umask {
-                libc::umask(m as libc::mode_t);
-            }
-            for &(res, v) in &limits {
-                let lim = libc::rlimit {
-                    rlim_cur: v,
-                    rlim_max: v,
-                };
-                #[allow(clippy::useless_conversion)]
-                if libc::setrlimit(res as _, &lim) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
+            // The supervisor may have died before that: then nobody would signal us.
+            #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+            if die_with_parent && libc::getppid() != parent {
+                libc::_exit(1);
             }
             Ok(())
         });
