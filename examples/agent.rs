@@ -47,9 +47,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--packages" => args.packages = value("--packages")?.into(),
             "--once" => args.once = true,
             "-h" | "--help" => {
-                println!(
-                    "usage: agent [--config-dir DIR] [--logs DIR] [--packages DIR] [--once]"
-                );
+                println!("usage: agent [--config-dir DIR] [--logs DIR] [--packages DIR] [--once]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other:?} (try --help)"),

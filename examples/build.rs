@@ -555,10 +555,7 @@ fn build_plan(text: &str, settings: &Settings) -> Result<Plan, Vec<Diag>> {
                 let Node::Seq(items, _) = steps_node else {
                     diags.push(Diag::new(
                         steps_node.line(),
-                        format!(
-                            "`{key}.steps` must be a list, found {}",
-                            steps_node.kind()
-                        ),
+                        format!("`{key}.steps` must be a list, found {}", steps_node.kind()),
                     ));
                     continue;
                 };
@@ -568,10 +565,7 @@ fn build_plan(text: &str, settings: &Settings) -> Result<Plan, Vec<Diag>> {
                         Node::Scalar(s, l) => steps.push((s, l)),
                         other => diags.push(Diag::new(
                             other.line(),
-                            format!(
-                                "a step must be one line of text, found {}",
-                                other.kind()
-                            ),
+                            format!("a step must be one line of text, found {}", other.kind()),
                         )),
                     }
                 }
@@ -722,7 +716,10 @@ fn resolve_var(
 ) -> Result<String, String> {
     if chain.iter().any(|c| c == name) {
         chain.push(name.to_string());
-        return Err(format!("variables refer to each other: {}", chain.join(" -> ")));
+        return Err(format!(
+            "variables refer to each other: {}",
+            chain.join(" -> ")
+        ));
     }
     let Some((_, raw)) = vars.iter().find(|(k, _)| k == name) else {
         return Err(format!("undefined variable `{{{name}}}`"));
@@ -987,7 +984,11 @@ fn parse_step(text: &str, vars: &BTreeMap<String, String>, base: &Path) -> Resul
             }
         }
         "support_plat" => {
-            arity(2, 2, "a platform dict such as {'Linux':[64]} and a manifest path")?;
+            arity(
+                2,
+                2,
+                "a platform dict such as {'Linux':[64]} and a manifest path",
+            )?;
             Cmd::SupportPlat {
                 platforms: parse_platform_dict(&args[0])?,
                 manifest: path(&args[1]),
@@ -1044,9 +1045,7 @@ fn parse_platform_dict(text: &str) -> Result<Vec<(String, Vec<u32>)>, String> {
     while !rest.is_empty() {
         let (name, after) = match rest.chars().next() {
             Some(q @ ('\'' | '"')) => {
-                let end = rest[1..]
-                    .find(q)
-                    .ok_or_else(|| bad("unterminated quote"))?;
+                let end = rest[1..].find(q).ok_or_else(|| bad("unterminated quote"))?;
                 (&rest[1..1 + end], rest[end + 2..].trim_start())
             }
             _ => {
@@ -1063,7 +1062,11 @@ fn parse_platform_dict(text: &str) -> Result<Vec<(String, Vec<u32>)>, String> {
             .ok_or_else(|| bad("expected a [bits] list"))?;
         let end = after.find(']').ok_or_else(|| bad("missing `]`"))?;
         let mut bits = Vec::new();
-        for b in after[..end].split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        for b in after[..end]
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
             match b {
                 "32" => bits.push(32),
                 "64" => bits.push(64),
@@ -1357,8 +1360,8 @@ mod tests {
     #[test]
     fn the_shipped_example_resolves_for_every_label() {
         for label in ["linux-64", "windows-64", "aix-64", "macos-64"] {
-            let plan = build_plan(EXAMPLE, &settings(label))
-                .unwrap_or_else(|d| panic!("{label}: {d:?}"));
+            let plan =
+                build_plan(EXAMPLE, &settings(label)).unwrap_or_else(|d| panic!("{label}: {d:?}"));
             assert!(!plan.steps.is_empty(), "{label}");
         }
     }
@@ -1448,7 +1451,11 @@ mod tests {
         }
         let cyc = "vars:\n  a: '{b}'\n  b: '{a}'\nlinux-64:\n  - touch /t\n";
         let diags = build_plan(cyc, &settings("linux-64")).expect_err("cycle");
-        assert!(diags.iter().any(|d| d.message.contains("refer to each other")));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("refer to each other"))
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ fn main() -> anyhow::Result<()> {
 
     println!("\n== machine (sysutil)");
     print_fact("hostname", &facts.hostname, |h| h.clone());
-    print_fact("boot time", &facts.boot_time, |t| format!("{t} (Unix seconds)"));
+    print_fact("boot time", &facts.boot_time, |t| {
+        format!("{t} (Unix seconds)")
+    });
     let v = &facts.virtualization;
     println!(
         "  {:<11} {}",

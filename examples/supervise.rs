@@ -72,7 +72,10 @@ async fn main() -> anyhow::Result<()> {
     let supervisor = Supervisor::spawn(config)?;
     let mut events = supervisor.subscribe_events();
     let (mut ticker_seen, mut ticker_output) = supervisor.subscribe_output("ticker")?;
-    print!("{}", String::from_utf8_lossy(&std::mem::take(&mut ticker_seen)));
+    print!(
+        "{}",
+        String::from_utf8_lossy(&std::mem::take(&mut ticker_seen))
+    );
 
     let deadline = async {
         match run_for {
