@@ -20,3 +20,6 @@ pub use machine::{ExitInfo, ProcessState, WatcherState};
 pub use output::{OutputChunk, StreamKind};
 pub use signal::Signal;
 pub use supervisor::{Event, ProcessStatus, Supervisor, SupervisorOptions, WatcherStatus};
+
+/// The `tracing` target of the process output lines of `StdoutStream` watchers (INFO level).
+pub const OUTPUT_LOG_TARGET: &str = "circle::output";

@@ -682,7 +682,7 @@ impl Sink {
                     StreamKind::Stderr => " stderr",
                 };
                 for line in text.strip_suffix('\n').unwrap_or(&text).split('\n') {
-                    tracing::info!(target: "circle::output", "[{} {}{tag}] {line}", self.watcher, self.pid);
+                    tracing::info!(target: crate::OUTPUT_LOG_TARGET, "[{} {}{tag}] {line}", self.watcher, self.pid);
                 }
             }
             StreamClass::Null => {}

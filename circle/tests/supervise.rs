@@ -618,3 +618,57 @@ async fn priority_orders_start_and_reverse_stop() {
     );
     sup.shutdown().await.unwrap();
 }
+
+#[test]
+fn spawn_outside_a_runtime_is_an_error_not_a_panic() {
+    match Supervisor::spawn(Config::new().watcher(sleeper("x", 1))) {
+        Err(circle::Error::Runtime { what, .. }) => {
+            assert!(what.contains("tokio runtime"), "{what}")
+        }
+        other => panic!("expected a runtime error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_rereads_the_file_and_refuses_a_broken_one_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.ini");
+    std::fs::write(&path, "[watcher:a]\ncmd = sleep 3600\n").unwrap();
+    let sup = Supervisor::spawn(Config::from_file(&path).unwrap()).unwrap();
+    let mut guard = Reaper::default();
+    let a = wait_running(&sup, "a", 1).await;
+    guard.pids.extend(&a);
+    std::fs::write(
+        &path,
+        "[watcher:a]\ncmd = sleep 3600\n[watcher:b]\ncmd = sleep 3600\nnumprocesses = two\n",
+    )
+    .unwrap();
+    match sup.reload().await {
+        Err(circle::Error::Config(errs)) => {
+            assert_eq!(errs.len(), 1);
+            assert_eq!((errs[0].file.as_path(), errs[0].line), (path.as_path(), 5));
+        }
+        other => panic!("expected the broken file to be refused, got {other:?}"),
+    }
+    assert_eq!(sup.status().await.len(), 1, "nothing changed");
+    std::fs::write(
+        &path,
+        "[watcher:a]\ncmd = sleep 3600\n[watcher:b]\ncmd = sleep 3600\n",
+    )
+    .unwrap();
+    let r = sup.reload().await.unwrap();
+    assert_eq!(
+        (r.added.as_slice(), r.unchanged.as_slice()),
+        (&["b".to_string()][..], &["a".to_string()][..])
+    );
+    guard.pids.extend(wait_running(&sup, "b", 1).await);
+    assert_eq!(wait_running(&sup, "a", 1).await, a);
+    // A configuration built in code has no file to re-read.
+    let code = Supervisor::spawn(Config::new()).unwrap();
+    assert!(matches!(
+        code.reload().await,
+        Err(circle::Error::NotReloadable)
+    ));
+    code.shutdown().await.unwrap();
+    sup.shutdown().await.unwrap();
+}

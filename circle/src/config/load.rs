@@ -839,6 +839,19 @@ mod tests {
         assert_eq!(c.watchers.len(), 2);
     }
 
+    proptest::proptest! {
+        /// Whatever the text, loading answers (a config or errors with lines in range).
+        #[test]
+        fn loading_never_panics(text in "(\\[[a-z:*, ]{0,12}\\]\n|[a-z_.]{1,12} ?[=:] ?[-a-z0-9$(){}. ]{0,16}\n|\\PC{0,10}\n){0,12}") {
+            let n = text.lines().count();
+            if let Err(Error::Config(errs)) = load(&text) {
+                for e in errs {
+                    proptest::prop_assert!(e.line <= n.max(1), "{e}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn closest_suggestions() {
         assert_eq!(

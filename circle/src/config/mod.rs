@@ -66,7 +66,9 @@ pub enum StreamClass {
     /// Discarded (still kept in the small in-memory buffer `circlectl tail` shows).
     #[default]
     Null,
-    /// Into `circled`'s log, each line prefixed with the watcher name and pid.
+    /// Into `circled`'s log, each line prefixed with the watcher name and pid: a `tracing`
+    /// event at INFO level with the target [`crate::OUTPUT_LOG_TARGET`] (`circle::output`),
+    /// which a subscriber filtering by level should keep enabled.
     Stdout,
     /// Into a file, with size rotation.
     File,
