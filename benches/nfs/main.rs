@@ -4,6 +4,7 @@
 //! cargo bench --bench nfs                    # tmpfs (/dev/shm) and disk, 3 rounds
 //! NFS_BENCH_ROUNDS=5 NFS_BENCH_SCALE=0.1 cargo bench --bench nfs
 //! NFS_BENCH_PLACES=shm cargo bench --bench nfs
+//! NFS_BENCH_ONLY=copy cargo bench --bench nfs   # copy and remove only (or: archive)
 //! ```
 //!
 //! The tree: about 20,000 small files in 2,000 directories plus 20 files of 8 MiB
@@ -304,6 +305,12 @@ fn env_f64(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
+/// Whether the comparison group `name` runs (`NFS_BENCH_ONLY=copy` or `archive`; all
+/// by default).
+fn only(name: &str) -> bool {
+    std::env::var("NFS_BENCH_ONLY").map_or(true, |v| v.split(',').any(|x| x.trim() == name))
+}
+
 fn places() -> Vec<(String, PathBuf)> {
     let want = std::env::var("NFS_BENCH_PLACES").unwrap_or_else(|_| "shm,disk".into());
     let mut out = Vec::new();
@@ -355,8 +362,12 @@ fn main() {
             tree.display(),
             t.as_secs_f64()
         );
-        copy_and_remove(&place, work.path(), &tree, rounds);
-        archive::run(&place, work.path(), &tree, rounds);
+        if only("copy") {
+            copy_and_remove(&place, work.path(), &tree, rounds);
+        }
+        if only("archive") {
+            archive::run(&place, work.path(), &tree, rounds);
+        }
     }
 }
 
