@@ -213,6 +213,11 @@ impl Supervisor {
     ///
     /// # Errors
     /// As [`Supervisor::spawn`].
+    ///
+    /// # Platform behavior
+    /// With `die_with_parent` (the default) children get a parent-death signal on Linux and
+    /// FreeBSD and live in kill-on-close Job Objects on Windows; macOS has no equivalent.
+    /// `subreaper` takes effect on Linux and FreeBSD only.
     pub fn spawn_with(config: Config, opts: SupervisorOptions) -> Result<Supervisor> {
         let handle = tokio::runtime::Handle::try_current().map_err(|e| {
             Error::runtime(
@@ -1430,6 +1435,14 @@ mod tests {
         }
         let bad = Watcher::new("w").cmd("echo 'unbalanced");
         assert!(build_spec(&bad, 1, String::new(), true, &inherited()).is_err());
+    }
+
+    #[test]
+    fn the_handle_is_send_sync_and_cheap_to_clone() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<Supervisor>();
+        check::<WatcherStatus>();
+        check::<Event>();
     }
 
     #[test]

@@ -110,8 +110,9 @@ pub(crate) fn parse_stream_class(s: &str) -> Result<StreamClass, String> {
     let t = s.trim();
     let short = t.rsplit('.').next().unwrap_or(t).to_ascii_lowercase();
     match short.as_str() {
-        "filestream" | "file" => Ok(StreamClass::File),
-        "stdoutstream" | "stdout" => Ok(StreamClass::Stdout),
+        // WatchedFileStream reopens a moved file: here `circlectl reopen` does that.
+        "filestream" | "file" | "watchedfilestream" => Ok(StreamClass::File),
+        "stdoutstream" | "stdout" | "fancystdoutstream" => Ok(StreamClass::Stdout),
         "null" | "nullstream" | "none" => Ok(StreamClass::Null),
         _ => Err(format!(
             "unknown stream class {s:?}: expected FileStream, StdoutStream or Null"
