@@ -1282,7 +1282,9 @@ impl Actor {
             let restart = report.restarted.contains(&name);
             let scale = report.scaled.iter().any(|s| s.name == name);
             let rt = &mut self.watchers[i];
-            let was_running = rt.machine.wanted_running();
+            // A failed watcher whose definition changed gets another chance.
+            let was_running = rt.machine.wanted_running()
+                || (restart && matches!(rt.machine.state(), WatcherState::Failed { .. }));
             rt.cfg = w.clone();
             rt.machine.set_policy(Policy::from_watcher(w));
             if restart {
