@@ -672,3 +672,32 @@ async fn reload_rereads_the_file_and_refuses_a_broken_one_whole() {
     code.shutdown().await.unwrap();
     sup.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_fixes_a_failed_watcher_starts_it() {
+    let broken = Watcher::new("w").cmd("sh -c 'exit 1'").max_retry(Some(0));
+    let sup = Supervisor::spawn(Config::new().watcher(broken)).unwrap();
+    let mut guard = Reaper::default();
+    wait_for_async(&sup, "w", |s| matches!(s, WatcherState::Failed { .. })).await;
+    let r = sup
+        .apply_config(Config::new().watcher(sleeper("w", 1)))
+        .await
+        .unwrap();
+    assert_eq!(r.restarted, ["w"]);
+    guard.pids.extend(wait_running(&sup, "w", 1).await);
+    sup.shutdown().await.unwrap();
+}
+
+async fn wait_for_async(sup: &Supervisor, name: &str, f: impl Fn(&WatcherState) -> bool) {
+    let fut = async {
+        loop {
+            if f(&sup.watcher_status(name).await.unwrap().state) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, fut)
+        .await
+        .expect("the state");
+}
