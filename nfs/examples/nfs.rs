@@ -159,6 +159,9 @@ enum Command {
         /// Refuse archives expanding past this many bytes.
         #[arg(long, value_name = "BYTES")]
         max_bytes: Option<u64>,
+        /// Threads writing files (default: the library's choice).
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -265,6 +268,7 @@ fn run(cli: Cli) -> Result<()> {
             no_overwrite,
             temp_dir,
             max_bytes,
+            threads,
         } => {
             let mut opts = nfs::UncompressOptions::new()
                 .filters(common.filters())
@@ -277,6 +281,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(m) = max_bytes {
                 opts = opts.max_bytes(m);
+            }
+            if let Some(n) = threads {
+                opts = opts.threads(n);
             }
             let bar = common.bar();
             if let Some(b) = &bar {
