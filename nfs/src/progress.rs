@@ -100,6 +100,16 @@ pub enum Action {
         /// What the link points to.
         target: PathBuf,
     },
+    /// Create a hard link to a file this copy already wrote (the source files were
+    /// hard links to each other).
+    HardLink {
+        /// The source file.
+        src: PathBuf,
+        /// The link to create.
+        dst: PathBuf,
+        /// The copy it links to.
+        target: PathBuf,
+    },
     /// Remove a file or a symbolic link.
     RemoveFile {
         /// The file removed.

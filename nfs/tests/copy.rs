@@ -478,3 +478,36 @@ fn following_a_link_loop_is_an_error_naming_it() {
         Path::new("..")
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn hard_links_stay_one_file() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    write(&src.join("a"), "shared");
+    fs::create_dir(src.join("sub")).unwrap();
+    fs::hard_link(src.join("a"), src.join("sub/b")).unwrap();
+    let dst = d.path().join("dst");
+    let r = nfs::copy(&src, &dst).unwrap();
+    assert_eq!((r.files, r.bytes), (2, 6));
+    let (a, b) = (
+        fs::metadata(dst.join("a")).unwrap(),
+        fs::metadata(dst.join("sub/b")).unwrap(),
+    );
+    assert_eq!(a.ino(), b.ino());
+    assert_eq!(fs::read_to_string(dst.join("sub/b")).unwrap(), "shared");
+    let plan = nfs::copy_with(&src, d.path().join("x"), &CopyOptions::new().dry_run(true)).unwrap();
+    assert!(
+        plan.plan
+            .iter()
+            .any(|a| matches!(a, Action::HardLink { .. }))
+    );
+    let dst2 = d.path().join("dst2");
+    nfs::copy_with(&src, &dst2, &CopyOptions::new().preserve_hardlinks(false)).unwrap();
+    let (a, b) = (
+        fs::metadata(dst2.join("a")).unwrap(),
+        fs::metadata(dst2.join("sub/b")).unwrap(),
+    );
+    assert_ne!(a.ino(), b.ino());
+}

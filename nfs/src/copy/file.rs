@@ -374,6 +374,18 @@ fn write_temp(
     Ok(n)
 }
 
+/// Make `dst` a hard link to `target` (a copy made by this run), replacing what is at
+/// `dst` atomically.
+pub(crate) fn hard_link(target: &Path, dst: &Path) -> Result<()> {
+    let tmp = temp_path(dst);
+    fs::hard_link(target, &tmp).map_err(|e| Error::io("create hard link", dst, e))?;
+    if let Err(e) = replace(&tmp, dst) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("rename into place", dst, e));
+    }
+    Ok(())
+}
+
 /// Create a symbolic link at `dst` pointing to `target` (through a temporary name, so
 /// an existing `dst` is replaced atomically).
 ///

@@ -53,6 +53,7 @@ pub struct CopyOptions {
     overwrite: Overwrite,
     permissions: bool,
     times: bool,
+    hardlinks: bool,
     threads: Option<usize>,
 }
 
@@ -67,6 +68,7 @@ impl Default for CopyOptions {
             overwrite: Overwrite::Always,
             permissions: true,
             times: true,
+            hardlinks: true,
             threads: None,
         }
     }
@@ -116,6 +118,15 @@ impl CopyOptions {
     #[must_use]
     pub fn preserve_times(mut self, yes: bool) -> Self {
         self.times = yes;
+        self
+    }
+
+    /// Keep hard links: files that are one file under several names in the source are
+    /// one file in the copy too (default `true`, like `cp -a`). Unix only; elsewhere each
+    /// name is copied.
+    #[must_use]
+    pub fn preserve_hardlinks(mut self, yes: bool) -> Self {
+        self.hardlinks = yes;
         self
     }
 
@@ -364,6 +375,10 @@ struct Plan {
     jobs: Vec<(Job, Option<usize>)>,
     report: Report,
     fresh_index: std::collections::HashMap<PathBuf, usize>,
+    /// Hard links to make once the files are copied: (source, link, copy it links to).
+    hardlinks: Vec<(PathBuf, PathBuf, PathBuf)>,
+    /// Destination of the first copy of each multiply-linked source file (dev, inode).
+    first_copy: std::collections::HashMap<(u64, u64), PathBuf>,
 }
 
 impl Plan {
@@ -572,6 +587,17 @@ impl Plan {
             if self.keep_existing(parent, entry.path(), &target, Some(&md), options)? {
                 continue;
             }
+            if options.hardlinks
+                && let Some(key) = link_key(&md)
+            {
+                if let Some(first) = self.first_copy.get(&key) {
+                    let first = first.clone();
+                    self.hardlinks
+                        .push((entry.path().to_path_buf(), target, first));
+                    continue;
+                }
+                self.first_copy.insert(key, target.clone());
+            }
             self.jobs.push((
                 Job::File {
                     src: entry.path().to_path_buf(),
@@ -708,9 +734,16 @@ impl Plan {
                     },
                 });
             }
+            for (src, dst, target) in &self.hardlinks {
+                plan.push(Action::HardLink {
+                    src: src.clone(),
+                    dst: dst.clone(),
+                    target: target.clone(),
+                });
+            }
             plan.append(&mut report.plan);
             report.plan = plan;
-            report.files = files;
+            report.files = files + self.hardlinks.len() as u64;
             report.bytes = bytes;
             return Ok(report);
         }
@@ -801,6 +834,12 @@ impl Plan {
                 Err(e) => errors.push(e),
             }
         }
+        for (_, dst, target) in &self.hardlinks {
+            match file::hard_link(target, dst) {
+                Ok(()) => report.files += 1,
+                Err(e) => errors.push(e),
+            }
+        }
         // Directory times and permissions last, once nothing more is written inside
         // them (a read-only directory would refuse its own content). Existing
         // directories get the source's times (like `cp -a`), not its mode.
@@ -825,6 +864,18 @@ impl Plan {
             _ => Err(Error::Many(errors)),
         }
     }
+}
+
+/// The identity of a file with several names (Unix), to copy it once.
+#[cfg(unix)]
+fn link_key(md: &Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (md.nlink() > 1).then(|| (md.dev(), md.ino()))
+}
+
+#[cfg(not(unix))]
+fn link_key(_md: &Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 fn walk_error(e: walkdir::Error, fallback: &Path) -> Error {
