@@ -157,12 +157,14 @@ fn rotation_loses_nothing_at_a_high_rate() {
         files.push(std::fs::read_to_string(logs.join("out.log")).unwrap_or_default());
         files
     };
-    let files = wait_for("every line written", || {
-        let f = read_all();
-        f.last()
-            .is_some_and(|t| t.ends_with(&format!("\n{N}\n")))
-            .then_some(f)
+    let last_line = format!("\n{N}\n");
+    wait_for("every line written", || {
+        std::fs::read_to_string(logs.join("out.log"))
+            .ok()
+            .filter(|t| t.ends_with(&last_line))
     });
+    // The last line is written last: from now on nothing rotates, so the files are stable.
+    let files = read_all();
     assert!(files.len() > 20, "rotated into {} files", files.len());
     for (i, t) in files.iter().enumerate() {
         assert!(t.ends_with('\n'), "file {i} ends mid-line");
