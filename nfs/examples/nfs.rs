@@ -130,7 +130,7 @@ enum Command {
         /// The archive's file name (the extension is added when missing).
         #[arg(long)]
         name: Option<String>,
-        /// tar.gz (default), tar or zip.
+        /// tar.gz (default), tar, zip or tar.zst (with the `zstd` feature).
         #[arg(long, default_value = "tar.gz")]
         format: nfs::ArchiveFormat,
         /// The top folder inside the archive (default: the source's name; "" for none).

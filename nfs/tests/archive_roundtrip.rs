@@ -534,3 +534,44 @@ fn source_given_as_a_link_is_followed() {
     nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
     assert_eq!(fs::read(dst.join("app/a")).unwrap(), b"content");
 }
+
+#[cfg(feature = "zstd")]
+#[test]
+fn tar_zst_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("app");
+    make_tree(&src);
+    let want = snapshot(&src, true);
+    let o = CompressOptions::new().format(ArchiveFormat::TarZst);
+    let archive = nfs::compress(&src, tmp.path().join("o"), &o).unwrap();
+    assert!(archive.ends_with("app.tar.zst"));
+    assert_eq!(&fs::read(&archive).unwrap()[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
+    let dst = tmp.path().join("x");
+    nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
+    assert_same(&want, &snapshot(&dst.join("app"), true));
+    if Command::new("zstd").arg("--version").output().is_ok() {
+        let st = Command::new("zstd")
+            .arg("-tq")
+            .arg(&archive)
+            .status()
+            .unwrap();
+        assert!(st.success(), "zstd -t");
+    }
+}
+
+#[cfg(not(feature = "zstd"))]
+#[test]
+fn tar_zst_without_the_feature_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = CompressOptions::new().format(ArchiveFormat::TarZst);
+    let e = nfs::compress(tmp.path(), tmp.path().join("o"), &o).unwrap_err();
+    assert!(e.to_string().contains("`zstd` feature"), "{e}");
+    assert!(!tmp.path().join("o").exists());
+    let z = tmp.path().join("a.tar.zst");
+    fs::write(&z, [0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]).unwrap();
+    let e = nfs::uncompress(&z, tmp.path().join("x"), &UncompressOptions::new()).unwrap_err();
+    assert!(
+        matches!(e, nfs::Error::BadArchive { .. }) && e.to_string().contains("`zstd` feature"),
+        "{e}"
+    );
+}

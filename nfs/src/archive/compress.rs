@@ -127,6 +127,13 @@ pub fn compress_report(
             report,
         });
     }
+    if options.format == ArchiveFormat::TarZst && !cfg!(feature = "zstd") {
+        return Err(Error::Refused {
+            op: "compress",
+            path,
+            reason: "tar.zst needs agentry-nfs built with the `zstd` feature",
+        });
+    }
     if !options.overwrite && fs::symlink_metadata(&path).is_ok() {
         return Err(Error::Exists { path });
     }
@@ -158,6 +165,7 @@ pub fn compress_report(
         ArchiveFormat::Zip => {
             zipball::write(file, &items, options, &tracker, &path)?;
         }
+        ArchiveFormat::TarZst => write_zst(file, &items, options, &tracker, &path)?,
     }
     set_archive_mode(tmp.as_file(), &path)?;
     let archive_bytes = tmp
@@ -181,6 +189,52 @@ pub fn compress_report(
         path,
         archive_bytes,
         report,
+    })
+}
+
+/// zstd levels for our 0-9.
+#[cfg(feature = "zstd")]
+const ZSTD_LEVELS: [i32; 10] = [1, 1, 1, 2, 2, 3, 3, 6, 9, 12];
+
+#[cfg(feature = "zstd")]
+fn write_zst(
+    file: File,
+    items: &[Item],
+    o: &CompressOptions,
+    tracker: &Tracker,
+    path: &Path,
+) -> Result<()> {
+    let werr = |e: io::Error| Error::io("write", path, e);
+    let level = ZSTD_LEVELS[o.level.min(9) as usize];
+    let mut enc = zstd::stream::write::Encoder::new(BufWriter::with_capacity(1 << 20, file), level)
+        .map_err(werr)?;
+    let threads = if o.threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        o.threads
+    };
+    if threads > 1 {
+        enc.multithread(u32::try_from(threads).unwrap_or(1))
+            .map_err(werr)?;
+    }
+    let enc = tarball::write(enc, items, o, tracker, path)?;
+    let w = enc.finish().map_err(werr)?;
+    w.into_inner().map_err(|e| werr(e.into_error()))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "zstd"))]
+fn write_zst(
+    _file: File,
+    _items: &[Item],
+    _o: &CompressOptions,
+    _tracker: &Tracker,
+    path: &Path,
+) -> Result<()> {
+    Err(Error::Refused {
+        op: "compress",
+        path: path.to_path_buf(),
+        reason: "tar.zst needs agentry-nfs built with the `zstd` feature",
     })
 }
 

@@ -202,9 +202,20 @@ fn run(format: Sniffed, archive: &Path, ex: &mut Extractor) -> Result<()> {
             ex.consumed.store(ex.archive_len, Ordering::Relaxed);
             zipball::extract(open()?, ex)
         }
+        #[cfg(feature = "zstd")]
+        Sniffed::Zstd => {
+            let counted = Counting {
+                inner: open()?,
+                count: Arc::clone(&ex.consumed),
+            };
+            let dec = zstd::stream::read::Decoder::new(counted)
+                .map_err(|e| Error::io("read", archive, e))?;
+            tarball::extract(BufReader::with_capacity(1 << 16, dec), ex)
+        }
+        #[cfg(not(feature = "zstd"))]
         Sniffed::Zstd => Err(bad(
             archive,
-            "zstd-compressed archives are not supported (recompress as tar.gz)",
+            "a zstd-compressed archive: agentry-nfs was built without the `zstd` feature",
         )),
         Sniffed::Other(what) => Err(bad(archive, &format!("{what} archives are not supported"))),
     }
