@@ -513,9 +513,8 @@ impl Machine {
     }
 
     fn stop(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if !matches!(self.target, Target::Failed(_)) {
-            self.target = Target::Stopped;
-        }
+        // A stop by hand also clears a failure: the watcher is simply stopped.
+        self.target = Target::Stopped;
         self.starting = false;
         self.stopping = true;
         for i in 0..self.slots.len() {
@@ -872,6 +871,13 @@ mod tests {
         assert!(matches!(m.state(), WatcherState::Failed { .. }));
         // Nothing happens any more until a manual start.
         assert!(m.step(Input::Timer, now + secs(100.0)).is_empty());
+        let mut stopped = m.clone();
+        assert_eq!(stopped.step(Input::Stop, now), vec![Action::Stopped]);
+        assert_eq!(
+            stopped.state(),
+            WatcherState::Stopped,
+            "a stop by hand clears the failure"
+        );
         let a = m.step(Input::Start, now + secs(100.0));
         assert_eq!(spawns(&a), vec![1]);
         assert_eq!(m.state(), WatcherState::Starting);

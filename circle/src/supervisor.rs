@@ -986,6 +986,13 @@ impl Actor {
                     if let Some(p) = rt.procs.get(&pid) {
                         if let Err(e) = imp::signal(&p.handle, signal, tree) {
                             tracing::warn!(watcher = %rt.cfg.name, pid, "cannot send {signal}: {e}");
+                            // Waiting out graceful_timeout for a signal that never arrived
+                            // (e.g. no console for CTRL_BREAK on Windows) is pointless.
+                            if signal != Signal::Kill {
+                                if let Err(e) = imp::signal(&p.handle, Signal::Kill, tree) {
+                                    tracing::warn!(watcher = %rt.cfg.name, pid, "cannot kill: {e}");
+                                }
+                            }
                         }
                     }
                 }
