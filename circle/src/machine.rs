@@ -4,6 +4,23 @@
 //! out: spawn a slot, signal a process, arm a timer, give up. Time is passed in, so backoff,
 //! warmup and graceful timeouts are tested without sleeping or processes; the runtime is a thin
 //! layer that performs the actions and feeds back what happened (spawned, exited, timer fired).
+//!
+//! One slot (`wid`), by input:
+//!
+//! | slot is | input | becomes | actions |
+//! | --- | --- | --- | --- |
+//! | stopped | `Start` | spawning (or waiting `warmup_delay × k`) | `Spawn` |
+//! | spawning | `Spawned` | running | (`Started` once no slot is pending) |
+//! | spawning | `SpawnFailed` | as a quick death | |
+//! | running | `Exited`, up ≥ `min_uptime` | spawning | `Spawn` (backoff count reset) |
+//! | running | `Exited`, quick death n ≤ `max_retry` | spawning (n = 1) or waiting `backoff(n)` | `Spawn` / `ArmTimer` |
+//! | running | `Exited`, quick death n > `max_retry` | stopped; watcher failed | `GiveUp`, others stopped |
+//! | running | `Exited`, `respawn = false` | exited | |
+//! | running | `Stop` | stopping | `Signal(stop_signal)`, `ArmTimer(graceful_timeout)` |
+//! | stopping | `Timer` past the deadline | killing | `Signal(KILL)` |
+//! | stopping, killing | `Exited` | stopped (spawning if started again meanwhile) | `KillTree` with `stop_children`; `Stopped` once none is left |
+//! | waiting | `Timer` at its time | spawning | `Spawn` |
+//! | waiting | `Stop` | stopped | (a backoff never outlives a stop by hand) |
 
 use std::time::{Duration, Instant};
 
