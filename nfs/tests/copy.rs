@@ -511,3 +511,32 @@ fn hard_links_stay_one_file() {
     );
     assert_ne!(a.ino(), b.ino());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sparse_files_keep_their_holes() {
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("sparse");
+    let mut f = fs::File::create(&src).unwrap();
+    f.set_len(32 << 20).unwrap();
+    f.seek(SeekFrom::Start(8 << 20)).unwrap();
+    f.write_all(&[7u8; 70_000]).unwrap();
+    drop(f);
+    let md = fs::metadata(&src).unwrap();
+    if md.blocks() * 512 >= md.len() {
+        return; // this file system does not do holes: nothing to check
+    }
+    let dst = d.path().join("copy");
+    let r = nfs::copy(&src, &dst).unwrap();
+    assert_eq!(r.bytes, 32 << 20);
+    assert_eq!(fs::read(&src).unwrap(), fs::read(&dst).unwrap());
+    let cmd = fs::metadata(&dst).unwrap();
+    assert_eq!(cmd.len(), 32 << 20);
+    assert!(
+        cmd.blocks() * 512 < 4 << 20,
+        "copy is not sparse: {} blocks",
+        cmd.blocks()
+    );
+}

@@ -154,8 +154,10 @@ fn write_temp(
         .mode(if perms { mode & 0o777 } else { 0o666 })
         .open(tmp)
         .map_err(|e| Error::io("create", tmp, e))?;
-    let n =
-        copy_data(&mut from, &mut to, md.len(), on_bytes).map_err(|e| Error::io("copy", src, e))?;
+    // Fewer blocks than the length says: holes worth keeping.
+    let sparse = std::os::unix::fs::MetadataExt::blocks(md).saturating_mul(512) < md.len();
+    let n = copy_data(&mut from, &mut to, md.len(), sparse, on_bytes)
+        .map_err(|e| Error::io("copy", src, e))?;
     injected_failure(src).map_err(|e| Error::io("copy", src, e))?;
     let chmod = perms && !umask().is_some_and(|u| mode & 0o7000 == 0 && mode & u == 0);
     finish(&to, md, tmp, chmod, times)?;
@@ -206,9 +208,13 @@ fn copy_data(
     from: &mut fs::File,
     to: &mut fs::File,
     len: u64,
+    sparse: bool,
     on_bytes: &dyn Fn(u64),
 ) -> io::Result<u64> {
     use rustix::io::Errno;
+    if sparse && let Some(n) = copy_sparse(from, to, on_bytes)? {
+        return Ok(n);
+    }
     let mut done = 0u64;
     loop {
         // Ask for what is left of the size the walk saw (in steps that progress can
@@ -235,6 +241,65 @@ fn copy_data(
     }
 }
 
+/// A sparse file: copy its data segments only (`SEEK_DATA` / `SEEK_HOLE`), so the copy
+/// keeps its holes, then set its length. `None` when the file system cannot say where
+/// the data is (the caller copies it whole).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn copy_sparse(
+    from: &mut fs::File,
+    to: &mut fs::File,
+    on_bytes: &dyn Fn(u64),
+) -> io::Result<Option<u64>> {
+    use rustix::fs::SeekFrom;
+    use rustix::io::Errno;
+    let mut off = 0u64;
+    let mut copied = 0u64;
+    loop {
+        let data = match rustix::fs::seek(&*from, SeekFrom::Data(off)) {
+            Ok(d) => d,
+            Err(Errno::NXIO) => break, // only a hole is left
+            Err(Errno::INVAL | Errno::OPNOTSUPP) if copied == 0 => {
+                rustix::fs::seek(&*from, SeekFrom::Start(0))?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let hole = rustix::fs::seek(&*from, SeekFrom::Hole(data))?;
+        let (mut at_in, mut at_out) = (data, data);
+        while at_in < hole {
+            let want = usize::try_from((hole - at_in).min(STEP)).unwrap_or(usize::MAX);
+            match rustix::fs::copy_file_range(
+                &*from,
+                Some(&mut at_in),
+                &*to,
+                Some(&mut at_out),
+                want,
+            ) {
+                Ok(0) => break, // shrank meanwhile
+                Ok(n) => {
+                    copied += n as u64;
+                    on_bytes(n as u64);
+                }
+                Err(Errno::INTR) => {}
+                Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::PERM)
+                    if copied == 0 =>
+                {
+                    rustix::fs::seek(&*from, SeekFrom::Start(0))?;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        off = hole;
+    }
+    // The length, holes at the end included.
+    let end = rustix::fs::seek(&*from, SeekFrom::End(0))?;
+    rustix::fs::ftruncate(&*to, end)?;
+    // Progress heard about the data; account the holes as done too.
+    on_bytes(end.saturating_sub(copied));
+    Ok(Some(end))
+}
+
 /// Other Unix systems: a large buffer (`io::copy`'s 8 KiB is slow on big files).
 #[cfg(all(
     unix,
@@ -244,6 +309,7 @@ fn copy_data(
     from: &mut fs::File,
     to: &mut fs::File,
     _len: u64,
+    _sparse: bool,
     on_bytes: &dyn Fn(u64),
 ) -> io::Result<u64> {
     use std::io::{Read, Write};
