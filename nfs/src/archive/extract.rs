@@ -274,6 +274,14 @@ enum Job {
     },
     Data(Vec<u8>),
     End,
+    /// A whole file in one message (most files).
+    Whole {
+        path: PathBuf,
+        rel: PathBuf,
+        mode: u32,
+        mtime: u64,
+        data: Vec<u8>,
+    },
 }
 
 struct Shared {
@@ -673,15 +681,8 @@ impl Extractor {
         }
         let w = worker_for(&rel, self.senders.len());
         let path = self.root.join(&rel);
-        self.send(
-            w,
-            Job::Begin {
-                path,
-                rel,
-                mode,
-                mtime,
-            },
-        )?;
+        // A file that fits in one chunk goes to its writer in one message.
+        let mut begin = Some((path, rel, mode, mtime));
         let mut left = size;
         loop {
             let want = usize::try_from(left).unwrap_or(CHUNK).clamp(1, CHUNK);
@@ -695,7 +696,6 @@ impl Extractor {
             }
             left = left.saturating_sub(n as u64);
             self.account(raw, n as u64)?;
-            self.send(w, Job::Data(buf))?;
             if left == 0 {
                 // A lying size (zip) must not let more through than declared.
                 let mut probe = [0u8; 1];
@@ -706,13 +706,51 @@ impl Extractor {
                 {
                     return Err(self.corrupt(Some(raw), &"more data than its declared size"));
                 }
+            }
+            if let Some((path, rel, mode, mtime)) = begin.take() {
+                if left == 0 {
+                    return self.send(
+                        w,
+                        Job::Whole {
+                            path,
+                            rel,
+                            mode,
+                            mtime,
+                            data: buf,
+                        },
+                    );
+                }
+                self.send(
+                    w,
+                    Job::Begin {
+                        path,
+                        rel,
+                        mode,
+                        mtime,
+                    },
+                )?;
+            }
+            self.send(w, Job::Data(buf))?;
+            if left == 0 {
                 break;
             }
         }
         if left != 0 {
             return Err(self.corrupt(Some(raw), &"truncated content"));
         }
-        self.send(w, Job::End)
+        match begin {
+            Some((path, rel, mode, mtime)) => self.send(
+                w,
+                Job::Whole {
+                    path,
+                    rel,
+                    mode,
+                    mtime,
+                    data: Vec::new(),
+                },
+            ),
+            None => self.send(w, Job::End),
+        }
     }
 
     fn send(&self, w: usize, job: Job) -> Result<()> {
@@ -1049,6 +1087,28 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
                         .map_err(|e| Error::io("write", path.as_path(), e))
                 }
                 None => Ok(()),
+            },
+            Job::Whole {
+                path,
+                rel,
+                mode,
+                mtime,
+                data,
+            } => match create_file(&path, sh.overwrite, mtime) {
+                Ok(Some(mut f)) => f
+                    .write_all(&data)
+                    .map_err(|e| Error::io("write", &path, e))
+                    .and_then(|()| set_file_meta(&f, &path, mode, mtime))
+                    .map(|()| {
+                        sh.files.fetch_add(1, Ordering::Relaxed);
+                        sh.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        sh.tracker.file(data.len() as u64, &rel);
+                    }),
+                Ok(None) => {
+                    sh.skipped.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(e) => Err(e),
             },
             Job::End => match cur.take() {
                 Some((f, path, rel, mode, mtime, n)) => {
