@@ -471,3 +471,53 @@ fn truncated_archive_is_an_error() {
         "a failed extraction through a temp dir creates nothing"
     );
 }
+
+/// A PAX record: "<len> <key>=<value>\n", the length counting itself.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body_len = key.len() + value.len() + 3;
+    let mut n = body_len + body_len.to_string().len();
+    if (n).to_string().len() != body_len.to_string().len() {
+        n += 1;
+    }
+    let mut r = format!("{n} {key}=").into_bytes();
+    r.extend_from_slice(value);
+    r.push(b'\n');
+    assert_eq!(r.len(), n);
+    r
+}
+
+#[test]
+fn pax_long_names_and_link_targets_extract() {
+    let parent = tempfile::tempdir().unwrap();
+    let long_dir = "p".repeat(120);
+    let long_file = format!("{long_dir}/{}", "f".repeat(130));
+    let mut t = raw_tar(&[E(
+        b"PaxHeader",
+        b'x',
+        &pax_record("path", long_file.as_bytes()),
+        b"",
+    )]);
+    t.truncate(t.len() - 1024);
+    t.extend(raw_tar(&[E(b"ignored-name", b'0', b"pax content", b"")]));
+    t.truncate(t.len() - 1024);
+    let target = format!("{long_dir}/{}", "f".repeat(130));
+    let mut link = raw_tar(&[E(
+        b"PaxHeader",
+        b'x',
+        &pax_record("linkpath", target.as_bytes()),
+        b"",
+    )]);
+    link.truncate(link.len() - 1024);
+    t.extend(link);
+    t.extend(raw_tar(&[E(b"link", b'2', b"", b"ignored")]));
+    let archive = parent.path().join("pax.tar");
+    fs::write(&archive, t).unwrap();
+    let dst = parent.path().join("dst");
+    nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
+    assert_eq!(fs::read(dst.join(&long_file)).unwrap(), b"pax content");
+    #[cfg(unix)]
+    {
+        assert_eq!(fs::read_link(dst.join("link")).unwrap(), Path::new(&target));
+        assert_eq!(fs::read(dst.join("link")).unwrap(), b"pax content");
+    }
+}

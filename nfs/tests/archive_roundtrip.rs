@@ -50,6 +50,8 @@ fn make_tree(root: &Path) {
         symlink("hello.txt", root.join("link")).unwrap();
         symlink("../hello.txt", root.join("sub/uplink")).unwrap();
         symlink("deeper", root.join("sub/dirlink")).unwrap();
+        // A target over 100 bytes: a GNU long link name in tar.
+        symlink(long_name(), root.join("longlink")).unwrap();
         fs::set_permissions(root.join("sub/deeper"), fs::Permissions::from_mode(0o700)).unwrap();
     }
     // Fixed, distinct times, set children first.
