@@ -113,9 +113,12 @@ pub enum Event {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SupervisorOptions {
-    /// Become a child subreaper (Linux): orphaned descendants are re-parented to this process,
-    /// so double-forked daemons are found and killed, and every such orphan is reaped. This also
-    /// reaps *every* child of the process, so use it only in a dedicated supervisor like `circled`.
+    /// Become a child subreaper (Linux, FreeBSD): orphaned descendants are re-parented to this
+    /// process, so double-forked daemons are found and killed, and every such orphan is reaped.
+    /// This also reaps *every* child of the process, so use it only in a dedicated supervisor
+    /// like `circled`. With `die_with_parent`, it also starts the guard on Linux: a small `sh`
+    /// (`circle-guard`, in its own process group) that waits for this process to die and then
+    /// kills every process carrying its marker, grandchildren included.
     pub subreaper: bool,
     /// Children die with the supervisor (Linux `PR_SET_PDEATHSIG`; Windows
     /// `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`).
@@ -538,6 +541,7 @@ struct Shutdown {
 
 struct Actor {
     shared: Arc<Shared>,
+    guard: Option<imp::Guard>,
     rx: mpsc::UnboundedReceiver<Cmd>,
     watchers: Vec<Rt>,
     pid_owner: HashMap<u32, String>,
@@ -750,18 +754,25 @@ impl Actor {
         });
         let autostart: Vec<&Watcher> = config.watchers.iter().filter(|w| w.autostart).collect();
         let startup = priority_levels(&autostart, true);
+        let marker_prefix = format!(
+            "{}.{}:",
+            std::process::id(),
+            INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let guard = if opts.subreaper && opts.die_with_parent {
+            imp::start_guard(&marker_prefix)
+        } else {
+            None
+        };
         let actor = Actor {
             shared: shared.clone(),
+            guard,
             rx,
             watchers,
             pid_owner: HashMap::new(),
             reaper,
             // Unique per supervisor, also among several in one process.
-            marker_prefix: format!(
-                "{}.{}:",
-                std::process::id(),
-                INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ),
+            marker_prefix,
             opts,
             serial: 0,
             config,
@@ -811,6 +822,9 @@ impl Actor {
             }
         }
         imp::sweep(&self.marker_prefix);
+        if let Some(g) = self.guard.take() {
+            g.dismiss();
+        }
         if let Some(sd) = self.shutdown.take() {
             for w in sd.waiters {
                 let _ = w.send(Ok(()));

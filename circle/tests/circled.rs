@@ -62,7 +62,8 @@ fn no_child_survives_kill_9_of_circled() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ini = format!(
-        "{}[watcher:w]\ncmd = {}\nnumprocesses = 3\n[watcher:ignores_term]\ncmd = {}\n",
+        "{}[watcher:w]\ncmd = {}\nnumprocesses = 3\n[watcher:ignores_term]\ncmd = {}\n\
+         [watcher:wrapper]\ncmd = sh -c 'sleep 3600 & echo $! > {}/grandchild; wait'\n",
         circle_section(d, ""),
         pid_cmd(d, "w", "sleep 3600"),
         pid_cmd(
@@ -70,6 +71,7 @@ fn no_child_survives_kill_9_of_circled() {
             "t",
             "sh -c \"trap : TERM HUP; while :; do sleep 1; done\""
         ),
+        d.display(),
     );
     write(&d.join("c.ini"), &ini);
     let mut guard = Reaper::default();
@@ -77,12 +79,24 @@ fn no_child_survives_kill_9_of_circled() {
     let circled = guard.children[0].id();
     let mut all = pids(d, "w", 3);
     all.extend(pids(d, "t", 1));
+    // A grandchild started by a shell wrapper: the parent-death signal does not reach it,
+    // circled's guard does.
+    all.push(wait_for("the grandchild", || {
+        read_pid(&d.join("grandchild"))
+    }));
     guard.pids.extend(&all);
     kill(circled, libc::SIGKILL);
     let _ = wait_exit(&mut guard.children[0]);
-    wait_for("every child to die with circled", || {
-        all.iter().all(|&p| !alive(p)).then_some(())
-    });
+    wait_for_or(
+        "every child and grandchild to die with circled",
+        || all.iter().all(|&p| !alive(p)).then_some(()),
+        || {
+            format!(
+                "alive: {:?}",
+                all.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
+            )
+        },
+    );
 }
 
 #[test]
@@ -289,11 +303,16 @@ fn no_zombies_after_many_deaths() {
     );
     assert!(log().matches("spawned").count() >= 31, "{}", log());
     // Every child of circled, exited or not, per /proc: none may be left, zombie or alive.
+    // (Except circled's guard, which waits for circled itself.)
     let children = || -> Vec<u32> {
         std::fs::read_to_string(format!("/proc/{circled}/task/{circled}/children"))
             .unwrap_or_default()
             .split_whitespace()
             .filter_map(|p| p.parse().ok())
+            .filter(|p| {
+                !std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("circle-guard"))
+            })
             .collect()
     };
     wait_for_or(

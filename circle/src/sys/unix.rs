@@ -504,6 +504,53 @@ pub(crate) fn sweep(prefix: &str) {
     }
 }
 
+/// The guard: a tiny shell process, in its own process group, that waits for the supervisor to
+/// die (end of file on its standard input, whose write end only the supervisor holds) and then
+/// kills every process carrying the supervisor's marker. The parent-death signal reaches only
+/// the direct children; the guard gets their descendants too (e.g. what `sh -c` started).
+/// A shell and `grep` rather than a fork of the supervisor: nothing but exec runs after fork.
+pub(crate) struct Guard {
+    child: std::process::Child,
+}
+
+/// The guard's script: `$1` is the fixed string to look for in `/proc/PID/environ`.
+const GUARD_SCRIPT: &str = r#"read _
+for pass in 1 2; do
+  for f in $(grep -l -F "$1" /proc/[0-9]*/environ 2>/dev/null); do
+    p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null
+  done
+done"#;
+
+/// Starts the guard (Linux, where `/proc` shows environments); `None` elsewhere or on failure.
+pub(crate) fn start_guard(prefix: &str) -> Option<Guard> {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return None;
+    }
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(GUARD_SCRIPT)
+        .arg("circle-guard")
+        .arg(format!("CIRCLE_PROCESS={prefix}"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Out of the supervisor's group: a kill of that group leaves the guard to clean up.
+        .process_group(0)
+        .spawn()
+        .ok()?;
+    Some(Guard { child })
+}
+
+impl Guard {
+    /// The supervisor shut down cleanly: the guard is not needed any more.
+    pub(crate) fn dismiss(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.try_wait();
+    }
+}
+
 /// Waits for SIGCHLD and collects exit statuses.
 pub(crate) struct Reaper {
     sigchld: tokio::signal::unix::Signal,

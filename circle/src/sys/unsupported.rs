@@ -45,6 +45,16 @@ pub(crate) fn become_subreaper() -> bool {
 
 pub(crate) fn sweep(_prefix: &str) {}
 
+pub(crate) struct Guard;
+
+pub(crate) fn start_guard(_prefix: &str) -> Option<Guard> {
+    None
+}
+
+impl Guard {
+    pub(crate) fn dismiss(self) {}
+}
+
 pub(crate) struct Reaper;
 
 impl Reaper {

@@ -296,6 +296,17 @@ pub(crate) fn become_subreaper() -> bool {
 
 pub(crate) fn sweep(_prefix: &str) {}
 
+/// Windows needs no guard: `KILL_ON_JOB_CLOSE` takes every job's processes when circled dies.
+pub(crate) struct Guard;
+
+pub(crate) fn start_guard(_prefix: &str) -> Option<Guard> {
+    None
+}
+
+impl Guard {
+    pub(crate) fn dismiss(self) {}
+}
+
 /// Collects exits reported by one waiting thread per process.
 pub(crate) struct Reaper {
     tx: mpsc::UnboundedSender<(u32, ExitInfo)>,
