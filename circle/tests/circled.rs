@@ -332,11 +332,20 @@ fn no_zombies_after_many_deaths() {
 
 #[test]
 fn stdout_stream_goes_to_circleds_log_prefixed_with_name_and_pid() {
+    stdout_stream_reaches_the_log("");
+}
+
+#[test]
+fn stdout_stream_reaches_the_log_whatever_circleds_loglevel() {
+    stdout_stream_reaches_the_log("loglevel = warning");
+}
+
+fn stdout_stream_reaches_the_log(circle_extra: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ini = format!(
         "{}[watcher:hello]\ncmd = {}\nstdout_stream.class = StdoutStream\n",
-        circle_section(d, ""),
+        circle_section(d, circle_extra),
         pid_cmd(
             d,
             "hello",

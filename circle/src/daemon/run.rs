@@ -203,8 +203,15 @@ fn init_logging(
     base: &Path,
     daemon: bool,
 ) -> Result<Option<LogFile>> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CIRCLE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level_filter(level)));
+    // Watchers' StdoutStream output is logged at INFO under its own target: it must reach the
+    // log whatever `loglevel` circled's own messages use.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CIRCLE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{},{}=info",
+            level_filter(level),
+            crate::OUTPUT_LOG_TARGET
+        ))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
