@@ -332,15 +332,16 @@ fn no_zombies_after_many_deaths() {
 
 #[test]
 fn stdout_stream_goes_to_circleds_log_prefixed_with_name_and_pid() {
-    stdout_stream_reaches_the_log("");
+    stdout_stream_reaches_the_log("", true);
 }
 
 #[test]
 fn stdout_stream_reaches_the_log_whatever_circleds_loglevel() {
-    stdout_stream_reaches_the_log("loglevel = warning");
+    // No CIRCLE_LOG override: circled's own filter, from `loglevel`, applies.
+    stdout_stream_reaches_the_log("loglevel = warning", false);
 }
 
-fn stdout_stream_reaches_the_log(circle_extra: &str) {
+fn stdout_stream_reaches_the_log(circle_extra: &str, debug_log: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ini = format!(
@@ -354,7 +355,21 @@ fn stdout_stream_reaches_the_log(circle_extra: &str) {
     );
     write(&d.join("c.ini"), &ini);
     let mut guard = Reaper::default();
-    guard.children.push(start_circled(&d.join("c.ini"), d, &[]));
+    if debug_log {
+        guard.children.push(start_circled(&d.join("c.ini"), d, &[]));
+    } else {
+        let out = std::fs::File::create(d.join("circled.out")).unwrap();
+        let child = std::process::Command::new(CIRCLED)
+            .arg("-c")
+            .arg(d.join("c.ini"))
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .env_remove("CIRCLE_LOG")
+            .spawn()
+            .unwrap();
+        guard.children.push(child);
+    }
     let pid = pids(d, "hello", 1)[0];
     guard.pids.push(pid);
     let want = format!("[hello {pid}] hello from 1");
