@@ -521,3 +521,35 @@ fn pax_long_names_and_link_targets_extract() {
         assert_eq!(fs::read(dst.join("link")).unwrap(), b"pax content");
     }
 }
+
+#[test]
+fn filters_select_entries_to_extract() {
+    let parent = tempfile::tempdir().unwrap();
+    let t = raw_tar(&[
+        E(b"a/", b'5', b"", b""),
+        E(b"a/x.log", b'0', b"x", b""),
+        E(b"a/y.txt", b'0', b"y", b""),
+        E(b"b/z.log", b'0', b"z", b""),
+        E(b"b/h.txt", b'1', b"", b"a/y.txt"),
+    ]);
+    let archive = parent.path().join("f.tar");
+    fs::write(&archive, t).unwrap();
+    let dst = parent.path().join("logs");
+    let r = nfs::uncompress(
+        &archive,
+        &dst,
+        &UncompressOptions::new().filter_files(["*.log"]),
+    )
+    .unwrap();
+    assert!(dst.join("a/x.log").exists() && dst.join("b/z.log").exists());
+    assert!(!dst.join("a/y.txt").exists() && !dst.join("b/h.txt").exists());
+    assert_eq!(r.skipped, 2);
+    let dst = parent.path().join("no-b");
+    nfs::uncompress(
+        &archive,
+        &dst,
+        &UncompressOptions::new().exclude_dirs(["b"]),
+    )
+    .unwrap();
+    assert!(dst.join("a/y.txt").exists() && !dst.join("b").exists());
+}

@@ -795,6 +795,11 @@ impl Extractor {
         let tcomps = entry_components(target)
             .map_err(|u| self.refuse(raw, format!("hard link target: {}", u.as_str())))?;
         let trel = rel_path(tcomps.iter().copied());
+        if !self.filters.keeps(&trel) {
+            // Its target was left out by the filters: so is the link.
+            self.report.skipped += 1;
+            return Ok(());
+        }
         if self.nodes.get(&trel) != Some(&Node::File) {
             return Err(self.refuse(
                 raw,
