@@ -142,6 +142,9 @@ enum Command {
         /// Sorted entries, fixed times, no owners: byte-identical archives.
         #[arg(long)]
         reproducible: bool,
+        /// Store what symbolic links point to instead of the links.
+        #[arg(long)]
+        follow_links: bool,
     },
     /// Unpack a tar, tar.gz or zip (recognised by content) into DSTDIR, refusing any
     /// entry that would land outside it.
@@ -233,12 +236,14 @@ fn run(cli: Cli) -> Result<()> {
             root,
             level,
             reproducible,
+            follow_links,
         } => {
             let mut opts = nfs::CompressOptions::new()
                 .filters(common.filters())
                 .dry_run(common.dry_run)
                 .format(format)
-                .reproducible(reproducible);
+                .reproducible(reproducible)
+                .follow_links(follow_links);
             if let Some(n) = name {
                 opts = opts.name(n);
             }

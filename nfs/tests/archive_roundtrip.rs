@@ -577,3 +577,36 @@ fn tar_zst_without_the_feature_says_so() {
         "{e}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn follow_links_stores_what_links_point_to() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("shared");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("lib.txt"), b"shared lib").unwrap();
+    let src = tmp.path().join("app");
+    fs::create_dir_all(&src).unwrap();
+    symlink(&outside, src.join("lib")).unwrap();
+    symlink("missing", src.join("dangling")).unwrap();
+    symlink("..", src.join("loop")).unwrap();
+    let o = CompressOptions::new()
+        .follow_links(true)
+        .format(ArchiveFormat::Zip);
+    let e = nfs::compress(&src, tmp.path().join("o"), &o).unwrap_err();
+    assert!(matches!(e, nfs::Error::SymlinkLoop { .. }), "{e}");
+    fs::remove_file(src.join("loop")).unwrap();
+    let archive = nfs::compress(&src, tmp.path().join("o"), &o).unwrap();
+    let dst = tmp.path().join("x");
+    nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
+    let lib = dst.join("app/lib");
+    assert!(fs::symlink_metadata(&lib).unwrap().is_dir());
+    assert_eq!(fs::read(lib.join("lib.txt")).unwrap(), b"shared lib");
+    let dangling = fs::symlink_metadata(dst.join("app/dangling")).unwrap();
+    assert!(dangling.file_type().is_symlink());
+    // Without it, the link stays a link (and points outside, so extracting refuses it).
+    let archive = nfs::compress(&src, tmp.path().join("p"), &CompressOptions::new()).unwrap();
+    let e = nfs::uncompress(&archive, tmp.path().join("y"), &UncompressOptions::new()).unwrap_err();
+    assert!(matches!(e, nfs::Error::UnsafeEntry { .. }), "{e}");
+}

@@ -393,7 +393,7 @@ fn collect(
         .map(|p| p.join(archive.file_name().unwrap_or_default()));
     let skipped_cell = std::cell::Cell::new(0u64);
     let walk = WalkDir::new(src)
-        .follow_links(false)
+        .follow_links(o.follow_links)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
@@ -414,10 +414,32 @@ fn collect(
     let mut kept_parents = std::collections::HashSet::new();
     let mut skipped = 0u64;
     for e in walk {
-        let e = e.map_err(|e| {
-            let p = e.path().map(Path::to_path_buf).unwrap_or_default();
-            Error::io("read", p, e.into())
-        })?;
+        let e = match e {
+            Ok(e) => e,
+            Err(e) => {
+                let p = e.path().map(Path::to_path_buf).unwrap_or_default();
+                if e.loop_ancestor().is_some() {
+                    return Err(Error::SymlinkLoop { path: p });
+                }
+                // Following links, a dangling one is archived as the link it is.
+                if o.follow_links
+                    && fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink())
+                {
+                    let rel = p.strip_prefix(src).unwrap_or(&p).to_path_buf();
+                    let m = fs::symlink_metadata(&p).map_err(|err| Error::io("stat", &p, err))?;
+                    if let Some(it) = item(p.clone(), root.join(&rel), &m, o)? {
+                        for a in rel.ancestors().skip(1) {
+                            if !kept_parents.insert(a.to_path_buf()) {
+                                break;
+                            }
+                        }
+                        items.push(it);
+                    }
+                    continue;
+                }
+                return Err(Error::io("read", p, e.into()));
+            }
+        };
         let rel = e.path().strip_prefix(src).unwrap_or(e.path()).to_path_buf();
         if e.depth() > 0
             && !e.file_type().is_dir()

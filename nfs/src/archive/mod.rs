@@ -117,6 +117,7 @@ pub struct CompressOptions {
     pub(crate) reproducible: bool,
     pub(crate) mtime: Option<u64>,
     pub(crate) overwrite: bool,
+    pub(crate) follow_links: bool,
     pub(crate) filters: Filters,
     pub(crate) dry_run: bool,
     pub(crate) progress: Option<ProgressFn>,
@@ -133,6 +134,7 @@ impl Default for CompressOptions {
             reproducible: false,
             mtime: None,
             overwrite: true,
+            follow_links: false,
             filters: Filters::default(),
             dry_run: false,
             progress: None,
@@ -211,6 +213,16 @@ impl CompressOptions {
     #[must_use]
     pub fn overwrite(mut self, yes: bool) -> Self {
         self.overwrite = yes;
+        self
+    }
+
+    /// Archive what symbolic links point to instead of the links (like `tar -h`);
+    /// default `false`: links are stored as links. A dangling link is stored as a link
+    /// either way; a loop is an [`Error::SymlinkLoop`](crate::Error::SymlinkLoop).
+    /// The source itself, when it is a link, is always followed.
+    #[must_use]
+    pub fn follow_links(mut self, yes: bool) -> Self {
+        self.follow_links = yes;
         self
     }
 
