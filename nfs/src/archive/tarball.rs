@@ -90,6 +90,8 @@ pub(crate) fn extract<R: Read>(reader: R, ex: &mut Extractor) -> Result<()> {
             | EntryType::GNULongLink => {}
             EntryType::Char | EntryType::Block => return Err(ex.refuse(&raw, "device node")),
             EntryType::Fifo => return Err(ex.refuse(&raw, "FIFO")),
+            // A GNU volume label names the archive; there is nothing to write.
+            other if other.as_byte() == b'V' => {}
             other => {
                 return Err(ex.refuse(
                     &raw,
