@@ -610,3 +610,39 @@ fn follow_links_stores_what_links_point_to() {
     let e = nfs::uncompress(&archive, tmp.path().join("y"), &UncompressOptions::new()).unwrap_err();
     assert!(matches!(e, nfs::Error::UnsafeEntry { .. }), "{e}");
 }
+
+#[test]
+fn glob_sources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("app/logs");
+    fs::create_dir_all(logs.join("old")).unwrap();
+    fs::write(logs.join("a.log"), b"a").unwrap();
+    fs::write(logs.join("b.log"), b"b").unwrap();
+    fs::write(logs.join("keep.conf"), b"c").unwrap();
+    fs::write(logs.join("old/c.log"), b"c").unwrap();
+    for format in FORMATS {
+        let o = CompressOptions::new().format(format);
+        let archive = nfs::compress(logs.join("*.log"), tmp.path().join("o"), &o).unwrap();
+        assert!(archive.ends_with(format!("logs.{}", format.extension())));
+        let dst = tmp.path().join(format!("x-{format}"));
+        let r = nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
+        assert_eq!(r.files, 2, "{format}");
+        assert_eq!(fs::read(dst.join("logs/a.log")).unwrap(), b"a");
+        assert!(dst.join("logs/b.log").exists() && !dst.join("logs/keep.conf").exists());
+        assert!(!dst.join("logs/old").exists());
+    }
+    // `**` crosses directories; filters still apply to the matches.
+    let o = CompressOptions::new().name("all").exclude_files(["b.*"]);
+    let archive = nfs::compress(logs.join("**/*.log"), tmp.path().join("o"), &o).unwrap();
+    let dst = tmp.path().join("all");
+    nfs::uncompress(&archive, &dst, &UncompressOptions::new()).unwrap();
+    assert!(dst.join("logs/old/c.log").exists() && dst.join("logs/a.log").exists());
+    assert!(!dst.join("logs/b.log").exists());
+    let e = nfs::compress(
+        logs.join("*.nothing"),
+        tmp.path().join("o"),
+        &CompressOptions::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, nfs::Error::NoMatch { .. }), "{e}");
+}

@@ -40,8 +40,11 @@ pub(crate) struct Item {
     pub(crate) target: Option<PathBuf>,
 }
 
-/// Compresses `src` (a directory or a file) into an archive in `dst_dir`; returns the
-/// archive's path.
+/// Compresses `src` (a directory, a file, or a glob such as `/opt/app/logs/*.log`)
+/// into an archive in `dst_dir`; returns the archive's path.
+///
+/// A glob's matches are named relative to its literal base (`/opt/app/logs`), whose
+/// name is the default archive name and root folder.
 ///
 /// ```no_run
 /// let archive = nfs::compress("/opt/app", "/tmp", &nfs::CompressOptions::new()
@@ -52,7 +55,8 @@ pub(crate) struct Item {
 ///
 /// # Errors
 ///
-/// [`Error::NotFound`] when `src` does not exist, [`Error::Exists`] when the archive
+/// [`Error::NotFound`] when `src` does not exist, [`Error::NoMatch`] when a glob
+/// matches nothing, [`Error::Exists`] when the archive
 /// exists and [`CompressOptions::overwrite`] is off, [`Error::Glob`] for a bad filter,
 /// and [`Error::Io`] naming the file that could not be read or written. On error no
 /// archive (not even a partial one) is left under the final name.
@@ -84,8 +88,19 @@ pub fn compress_report(
     dst_dir: impl AsRef<Path>,
     options: &CompressOptions,
 ) -> Result<Compressed> {
-    let src = src.as_ref();
+    let given = src.as_ref();
     let dst_dir = dst_dir.as_ref();
+    // A glob (`/opt/app/logs/*.log`) archives its matches, named relative to its
+    // literal base (`/opt/app/logs`), which also gives the default name and root.
+    let sources = crate::sources::expand(given)?;
+    if let Some(pattern) = &sources.pattern {
+        if sources.items.is_empty() {
+            return Err(Error::NoMatch {
+                pattern: pattern.clone(),
+            });
+        }
+    }
+    let src = sources.root.as_path();
     // A source that is a link is followed (its content is what the caller means);
     // a dangling one is archived as the link it is.
     let meta = fs::metadata(src)
@@ -103,7 +118,16 @@ pub fn compress_report(
         dry_run: options.dry_run,
         ..Report::default()
     };
-    let items = collect(src, &meta, &root, &path, &filters, options, &mut report)?;
+    let items = collect(
+        src,
+        &sources.items,
+        &meta,
+        &root,
+        &path,
+        &filters,
+        options,
+        &mut report,
+    )?;
     for it in &items {
         match it.kind {
             Kind::Dir => report.dirs += 1,
@@ -371,8 +395,10 @@ fn item(
 
 /// Walks `src`, pruning with the filters; entries come out sorted by name within each
 /// directory, parents before children.
+#[allow(clippy::too_many_arguments)]
 fn collect(
     src: &Path,
+    starts: &[PathBuf],
     meta: &fs::Metadata,
     root: &Path,
     archive: &Path,
@@ -381,7 +407,7 @@ fn collect(
     report: &mut Report,
 ) -> Result<Vec<Item>> {
     let mut items = Vec::new();
-    if !meta.is_dir() {
+    if starts.len() == 1 && starts[0] == src && !meta.is_dir() {
         let name = root.join(src_name(src).unwrap_or_default());
         if let Some(it) = item(src.to_path_buf(), name, meta, o)? {
             items.push(it);
@@ -392,91 +418,99 @@ fn collect(
         .ok()
         .map(|p| p.join(archive.file_name().unwrap_or_default()));
     let skipped_cell = std::cell::Cell::new(0u64);
-    let walk = WalkDir::new(src)
-        .follow_links(o.follow_links)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            if e.depth() == 0 {
-                return true;
-            }
-            let rel = e.path().strip_prefix(src).unwrap_or(e.path());
-            let keep = if e.file_type().is_dir() {
-                filters.enter_dir(rel)
-            } else {
-                filters.keep_file(rel)
-            };
-            if !keep {
-                skipped_cell.set(skipped_cell.get() + 1);
-            }
-            keep
-        });
     let mut kept_parents = std::collections::HashSet::new();
     let mut skipped = 0u64;
-    for e in walk {
-        let e = match e {
-            Ok(e) => e,
-            Err(e) => {
-                let p = e.path().map(Path::to_path_buf).unwrap_or_default();
-                if e.loop_ancestor().is_some() {
-                    return Err(Error::SymlinkLoop { path: p });
+    for start in starts {
+        // A glob's match is checked as a whole path (its ancestors were not walked)
+        // and, when it is a link, stored as one unless links are followed.
+        let matched = start.as_path() != src;
+        let walk = WalkDir::new(start)
+            .follow_links(o.follow_links)
+            .follow_root_links(!matched || o.follow_links)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                if e.depth() == 0 && !matched {
+                    return true;
                 }
-                // Following links, a dangling one is archived as the link it is.
-                if o.follow_links
-                    && fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink())
-                {
-                    let rel = p.strip_prefix(src).unwrap_or(&p).to_path_buf();
-                    let m = fs::symlink_metadata(&p).map_err(|err| Error::io("stat", &p, err))?;
-                    if let Some(it) = item(p.clone(), root.join(&rel), &m, o)? {
-                        for a in rel.ancestors().skip(1) {
-                            if !kept_parents.insert(a.to_path_buf()) {
-                                break;
+                let rel = e.path().strip_prefix(src).unwrap_or(e.path());
+                let keep = match (e.file_type().is_dir(), e.depth() == 0) {
+                    (true, false) => filters.enter_dir(rel),
+                    (false, false) => filters.keep_file(rel),
+                    (true, true) => filters.keeps_dir(rel),
+                    (false, true) => filters.keeps(rel),
+                };
+                if !keep {
+                    skipped_cell.set(skipped_cell.get() + 1);
+                }
+                keep
+            });
+        for e in walk {
+            let e = match e {
+                Ok(e) => e,
+                Err(e) => {
+                    let p = e.path().map(Path::to_path_buf).unwrap_or_default();
+                    if e.loop_ancestor().is_some() {
+                        return Err(Error::SymlinkLoop { path: p });
+                    }
+                    // Following links, a dangling one is archived as the link it is.
+                    if o.follow_links
+                        && fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink())
+                    {
+                        let rel = p.strip_prefix(src).unwrap_or(&p).to_path_buf();
+                        let m =
+                            fs::symlink_metadata(&p).map_err(|err| Error::io("stat", &p, err))?;
+                        if let Some(it) = item(p.clone(), root.join(&rel), &m, o)? {
+                            for a in rel.ancestors().skip(1) {
+                                if !kept_parents.insert(a.to_path_buf()) {
+                                    break;
+                                }
                             }
+                            items.push(it);
                         }
-                        items.push(it);
+                        continue;
                     }
-                    continue;
+                    return Err(Error::io("read", p, e.into()));
                 }
-                return Err(Error::io("read", p, e.into()));
+            };
+            let rel = e.path().strip_prefix(src).unwrap_or(e.path()).to_path_buf();
+            if (e.depth() > 0 || matched)
+                && !e.file_type().is_dir()
+                && Some(e.file_name()) == archive.file_name()
+                && archive_abs.is_some()
+                && fs::canonicalize(e.path()).ok() == archive_abs
+            {
+                continue;
             }
-        };
-        let rel = e.path().strip_prefix(src).unwrap_or(e.path()).to_path_buf();
-        if e.depth() > 0
-            && !e.file_type().is_dir()
-            && Some(e.file_name()) == archive.file_name()
-            && archive_abs.is_some()
-            && fs::canonicalize(e.path()).ok() == archive_abs
-        {
-            continue;
-        }
-        let name = if rel.as_os_str().is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(&rel)
-        };
-        if name.as_os_str().is_empty() {
-            continue;
-        }
-        let m = if e.depth() == 0 {
-            // The root as followed (walkdir reports a root link as a link).
-            meta.clone()
-        } else {
-            e.metadata().map_err(|err| {
-                let p = e.path().to_path_buf();
-                Error::io("stat", p, err.into())
-            })?
-        };
-        if let Some(it) = item(e.path().to_path_buf(), name, &m, o)? {
-            if it.kind != Kind::Dir {
-                for a in rel.ancestors().skip(1) {
-                    if !kept_parents.insert(a.to_path_buf()) {
-                        break;
+            let name = if rel.as_os_str().is_empty() {
+                root.to_path_buf()
+            } else {
+                root.join(&rel)
+            };
+            if name.as_os_str().is_empty() {
+                continue;
+            }
+            let m = if e.depth() == 0 && !matched {
+                // The root as followed (walkdir reports a root link as a link).
+                meta.clone()
+            } else {
+                e.metadata().map_err(|err| {
+                    let p = e.path().to_path_buf();
+                    Error::io("stat", p, err.into())
+                })?
+            };
+            if let Some(it) = item(e.path().to_path_buf(), name, &m, o)? {
+                if it.kind != Kind::Dir {
+                    for a in rel.ancestors().skip(1) {
+                        if !kept_parents.insert(a.to_path_buf()) {
+                            break;
+                        }
                     }
                 }
+                items.push(it);
+            } else {
+                skipped += 1;
             }
-            items.push(it);
-        } else {
-            skipped += 1;
         }
     }
     if filters.has_includes() {
