@@ -138,12 +138,15 @@ pub struct DeviceTree {
 #[non_exhaustive]
 pub struct VmSignals {
     /// The DMI values, in [`DMI_FILES`] order, first line of each; `None` where absent.
+    /// [`read_vm_signals`] stops after the first value that names a hypervisor.
     pub dmi: [Option<String>; 5],
     /// [`smbios_vm_bit`] of the type 0 structure, `None` when unreadable (it needs root on Linux).
+    /// [`read_vm_signals`] reads it only when DMI names no hypervisor or names Amazon.
     pub smbios_vm_bit: Option<bool>,
     /// `vendor_id` of `/proc/cpuinfo` (User Mode Linux detection).
     pub cpuinfo_vendor: Option<String>,
-    /// Whether the cpuinfo `flags` line has `hypervisor`: used in place of CPUID when that is unknown.
+    /// Whether the cpuinfo `flags` line has `hypervisor`: used in place of CPUID when that is
+    /// unknown ([`read_vm_signals`] looks for it only then).
     pub cpuinfo_hypervisor_flag: bool,
     /// Whether `/proc/xen` exists.
     pub proc_xen: bool,
@@ -501,7 +504,7 @@ pub fn sysinfo_field(text: &str, key: &str) -> Option<String> {
 
 /// First line of a file, or first NUL-terminated string (device tree), `None` if unreadable.
 fn first_line(path: &Path) -> Option<String> {
-    let bytes = fs::read(path).ok()?;
+    let bytes = crate::read::bytes(path, usize::MAX).ok()?;
     let end = bytes
         .iter()
         .position(|&b| b == 0 || b == b'\n')
@@ -527,20 +530,36 @@ pub fn read_vm_signals(
     cpuid: Option<Option<String>>,
     cpuinfo: Option<&str>,
 ) -> VmSignals {
+    let mut s = VmSignals::default();
+    // The first value naming a hypervisor decides (in DMI_FILES order), so the rest is not read;
+    // without a DMI directory (containers, ARM boards) none is.
     let dmi_dir = root.join("sys/class/dmi/id");
-    let mut s = VmSignals {
-        dmi: DMI_FILES.map(|f| first_line(&dmi_dir.join(f))),
-        smbios_vm_bit: fs::read(root.join("sys/firmware/dmi/entries/0-0/raw"))
+    for (i, f) in DMI_FILES.iter().enumerate() {
+        s.dmi[i] = first_line(&dmi_dir.join(f));
+        if s.dmi[i].is_none() && i == 0 && !exists(&dmi_dir) {
+            break;
+        }
+        if s.dmi[i].as_deref().and_then(vm_from_dmi_value).is_some() {
+            break;
+        }
+    }
+    // The SMBIOS bit only matters when DMI names no hypervisor, or names Amazon.
+    if matches!(dmi_vendor(&s), None | Some("amazon")) {
+        s.smbios_vm_bit = crate::read::bytes(&root.join("sys/firmware/dmi/entries/0-0/raw"), 4096)
             .ok()
-            .and_then(|b| smbios_vm_bit(&b)),
-        ..VmSignals::default()
-    };
+            .and_then(|b| smbios_vm_bit(&b));
+    }
     let hints = match cpuinfo {
         Some(text) => cpuinfo_vm_hints(text),
         // The first record holds vendor_id and flags; reading only it spares the kernel from
-        // formatting every CPU.
-        None => read_prefix(&root.join("proc/cpuinfo"), 8192)
-            .map_or((None, false), |t| cpuinfo_vm_hints(&t)),
+        // formatting every CPU. With CPUID known the flag is not needed, only `vendor_id` (the
+        // second line): a short read has the kernel format just that first record.
+        None => {
+            let limit = if cpuid.is_some() { 512 } else { 8192 };
+            let (vendor, flag) = read_prefix(&root.join("proc/cpuinfo"), limit)
+                .map_or((None, false), |t| cpuinfo_vm_hints(&t));
+            (vendor, flag && cpuid.is_none())
+        }
     };
     (s.cpuinfo_vendor, s.cpuinfo_hypervisor_flag) = hints;
     s.proc_xen = exists(&root.join("proc/xen"));
@@ -579,7 +598,7 @@ pub fn read_vm_signals(
             compatible,
         };
     }
-    s.zvm_control_program = fs::read_to_string(root.join("proc/sysinfo"))
+    s.zvm_control_program = crate::read::text(&root.join("proc/sysinfo"))
         .ok()
         .and_then(|t| sysinfo_field(&t, "VM00 Control Program"));
     s
@@ -608,14 +627,9 @@ fn kernel_release() -> Option<String> {
 
 /// At most `max` bytes of the start of a file, as text.
 fn read_prefix(path: &Path, max: usize) -> Option<String> {
-    use std::io::Read;
-    let mut buf = Vec::with_capacity(max);
-    fs::File::open(path)
-        .ok()?
-        .take(max as u64)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
+    crate::read::bytes(path, max)
+        .ok()
+        .map(crate::read::into_text)
 }
 
 /// `vendor_id` of the first processor and whether any `flags` line lists `hypervisor`.
@@ -670,7 +684,7 @@ pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
     if settled(&s) {
         return s;
     }
-    s.tracer_comm = fs::read_to_string(proc.join("self/status"))
+    s.tracer_comm = crate::read::text(&proc.join("self/status"))
         .ok()
         .and_then(|t| tracer_pid(&t))
         .and_then(|p| first_line(&proc.join(p.to_string()).join("comm")));
@@ -683,7 +697,7 @@ pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
     if settled(&s) {
         return s;
     }
-    s.pid1_environ = fs::read(proc.join("1/environ"))
+    s.pid1_environ = crate::read::bytes(&proc.join("1/environ"), usize::MAX)
         .ok()
         .and_then(|e| environ_var(&e, "container"));
     if settled(&s) {
@@ -698,7 +712,7 @@ pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
     if settled(&s) {
         return s;
     }
-    s.pid1_cgroup = fs::read_to_string(proc.join("1/cgroup")).ok();
+    s.pid1_cgroup = crate::read::text(&proc.join("1/cgroup")).ok();
     s
 }
 
@@ -1217,6 +1231,49 @@ mod tests {
         assert_eq!(
             none,
             r#"{"is_vm":false,"hypervisor":null,"container":null}"#
+        );
+    }
+
+    #[test]
+    fn signals_read_only_while_they_matter() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let put = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(p, text).expect("write");
+        };
+        put(
+            "proc/cpuinfo",
+            "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t: fpu hypervisor\n\n",
+        );
+        put("sys/firmware/dmi/entries/0-0/raw", "");
+        // No DMI directory: nothing named, the SMBIOS entry is still looked at.
+        let s = read_vm_signals(root, None, None);
+        assert_eq!(s.dmi, [None, None, None, None, None]);
+        assert_eq!(s.cpuinfo_vendor.as_deref(), Some("GenuineIntel"));
+        assert!(s.cpuinfo_hypervisor_flag);
+        assert_eq!(detect_vm(&s), Some("vm-other"));
+        // With CPUID known, the cpuinfo flag is not needed.
+        let s = read_vm_signals(root, Some(None), None);
+        assert!(!s.cpuinfo_hypervisor_flag);
+        assert_eq!(detect_vm(&s), None);
+        // The first DMI value naming a hypervisor decides; later ones are not read.
+        put(
+            "sys/class/dmi/id/product_name",
+            "Standard PC (Q35 + ICH9, 2009)\n",
+        );
+        put("sys/class/dmi/id/sys_vendor", "QEMU\n");
+        put("sys/class/dmi/id/bios_vendor", "SeaBIOS\n");
+        let s = read_vm_signals(root, Some(Some("kvm".into())), None);
+        assert_eq!(s.dmi[0].as_deref(), Some("Standard PC (Q35 + ICH9, 2009)"));
+        assert_eq!(s.dmi[1].as_deref(), Some("QEMU"));
+        assert_eq!(s.dmi[3], None);
+        assert_eq!(s.smbios_vm_bit, None);
+        assert_eq!(detect_vm(&s), Some("kvm"));
+        assert_eq!(
+            detect_vm(&read_vm_signals(root, Some(None), None)),
+            Some("qemu")
         );
     }
 }

@@ -14,17 +14,17 @@ use crate::{Error, Result};
 
 const ROOT: &str = "/";
 
-/// Reads a whole (usually procfs) file. procfs reports size 0, so `fs::read_to_string` would
-/// start with a tiny probe read; one generous buffer saves the kernel re-entering the file.
+/// Reads a whole (usually procfs) file in one buffer, without the size probe of `fs::read`.
 fn read(root: &Path, rel: &str) -> Result<String> {
-    use std::io::Read;
     let p = root.join(rel);
-    let mut buf = Vec::with_capacity(16 * 1024);
-    match fs::File::open(&p).and_then(|mut f| f.read_to_end(&mut buf)) {
-        Ok(_) => Ok(String::from_utf8(buf)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
-        Err(e) => Err(Error::read(p, e)),
-    }
+    crate::read::text(&p).map_err(|e| Error::read(p, e))
+}
+
+/// A small sysfs file as text, `None` when unreadable.
+fn read_small(path: &Path) -> Option<String> {
+    crate::read::bytes(path, 4096)
+        .ok()
+        .map(crate::read::into_text)
 }
 
 pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
@@ -37,9 +37,7 @@ fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
     let sys = root.join("sys/class/net");
     for (i, mtu) in list.iter_mut().zip(mtus) {
         i.mtu = mtu.or_else(|| {
-            fs::read_to_string(sys.join(&i.name).join("mtu"))
-                .ok()
-                .and_then(|m| m.trim().parse().ok())
+            read_small(&sys.join(&i.name).join("mtu")).and_then(|m| m.trim().parse().ok())
         });
         i.finish();
     }
@@ -93,8 +91,7 @@ fn root_device(root: &Path, mountpoint: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let dev = fs::metadata(mountpoint).ok()?.dev();
     let (major, minor) = (libc::major(dev), libc::minor(dev));
-    let uevent =
-        fs::read_to_string(root.join(format!("sys/dev/block/{major}:{minor}/uevent"))).ok()?;
+    let uevent = read_small(&root.join(format!("sys/dev/block/{major}:{minor}/uevent")))?;
     uevent_devname(&uevent).map(|n| format!("/dev/{n}"))
 }
 
@@ -127,16 +124,14 @@ fn cpu_from(root: &Path, cpuinfo: &str) -> CpuInfo {
         c.physical = physical_from_sysfs(root, c.logical);
     }
     let freq = root.join("sys/devices/system/cpu/cpu0/cpufreq");
-    if let Some(max) = fs::read_to_string(freq.join("cpuinfo_max_freq"))
-        .ok()
+    if let Some(max) = read_small(&freq.join("cpuinfo_max_freq"))
         .as_deref()
         .and_then(cpu::khz_to_mhz)
     {
         c.frequency_mhz.max = Some(max);
     }
     if c.frequency_mhz.current.is_none() {
-        c.frequency_mhz.current = fs::read_to_string(freq.join("scaling_cur_freq"))
-            .ok()
+        c.frequency_mhz.current = read_small(&freq.join("scaling_cur_freq"))
             .as_deref()
             .and_then(cpu::khz_to_mhz);
     }
@@ -150,9 +145,8 @@ fn physical_from_sysfs(root: &Path, logical: usize) -> Option<usize> {
     let mut lines = Vec::new();
     for n in 0..logical.max(1) {
         let topo = base.join(format!("cpu{n}/topology"));
-        let l = fs::read_to_string(topo.join("core_cpus_list"))
-            .or_else(|_| fs::read_to_string(topo.join("thread_siblings_list")))
-            .ok()?;
+        let l = read_small(&topo.join("core_cpus_list"))
+            .or_else(|| read_small(&topo.join("thread_siblings_list")))?;
         lines.push(l);
     }
     let n = cpu::count_unique(lines.iter().map(String::as_str));
