@@ -48,7 +48,9 @@ const RATIO_FLOOR: u64 = 16 << 20;
 /// [`Error::NotFound`] when `archive` does not exist, [`Error::Exists`] when a file
 /// would replace a directory (or the reverse), [`Error::Io`] naming the path that could
 /// not be written. Without [`UncompressOptions::temp_dir`], what was extracted before
-/// the error stays (always inside `dst`); with it, `dst` is left as it was.
+/// the error stays (always inside `dst`); with it, `dst` is left as it was. Either way
+/// no file is left truncated under its final name: each is written under a temporary
+/// name in its directory and renamed into place when complete.
 ///
 /// # Platform behavior
 ///
@@ -677,7 +679,9 @@ impl Extractor {
             // The reader skips the content; count it for the limits all the same.
             let n = io::copy(&mut data.take(size.saturating_add(1)), &mut io::sink())
                 .map_err(|e| self.corrupt(Some(raw), &e))?;
-            return self.account(raw, n);
+            // A zip's check pass reads nothing: its declared sizes count, so a bomb
+            // whose central directory already says too much is refused before writing.
+            return self.account(raw, n.max(size));
         }
         let w = worker_for(&rel, self.senders.len());
         let path = self.root.join(&rel);
@@ -920,10 +924,10 @@ fn create_dir(abs: &Path) -> Result<()> {
     }
 }
 
-/// Clears `path` for a new file or link: `Ok(false)` when it exists and is kept.
-/// Never follows a link: an existing link is removed, not written through. `mtime` is
-/// the new entry's time, for [`Overwrite::IfNewer`] (unknown: not newer).
-fn make_room(path: &Path, policy: Overwrite, mtime: Option<u64>) -> Result<bool> {
+/// Whether a new file or link may take `path` under `policy`: `Ok(false)` when a file
+/// is there and is kept, [`Error::Exists`] for a directory or with [`Overwrite::Error`].
+/// `mtime` is the new entry's time, for [`Overwrite::IfNewer`] (unknown: not newer).
+fn replaces(path: &Path, policy: Overwrite, mtime: Option<u64>) -> Result<bool> {
     let m = match fs::symlink_metadata(path) {
         Err(_) => return Ok(true),
         Ok(m) if m.is_dir() => {
@@ -933,22 +937,28 @@ fn make_room(path: &Path, policy: Overwrite, mtime: Option<u64>) -> Result<bool>
         }
         Ok(m) => m,
     };
-    let replace = match policy {
-        Overwrite::Never => false,
+    match policy {
+        Overwrite::Never => Ok(false),
         Overwrite::IfNewer => {
             let old = filetime::FileTime::from_last_modification_time(&m).unix_seconds();
-            mtime.is_some_and(|t| i64::try_from(t).unwrap_or(i64::MAX) > old)
+            Ok(mtime.is_some_and(|t| i64::try_from(t).unwrap_or(i64::MAX) > old))
         }
-        Overwrite::Error => {
-            return Err(Error::Exists {
-                path: path.to_path_buf(),
-            });
-        }
-        _ => true,
-    };
-    if !replace {
+        Overwrite::Error => Err(Error::Exists {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(true),
+    }
+}
+
+/// Clears `path` for a new file or link: `Ok(false)` when it exists and is kept.
+/// Never follows a link: an existing link is removed, not written through.
+fn make_room(path: &Path, policy: Overwrite, mtime: Option<u64>) -> Result<bool> {
+    if !replaces(path, policy, mtime)? {
         return Ok(false);
     }
+    let Ok(m) = fs::symlink_metadata(path) else {
+        return Ok(true);
+    };
     if m.permissions().readonly() && cfg!(windows) {
         let mut p = m.permissions();
         #[allow(clippy::permissions_set_readonly_false)]
@@ -957,26 +967,6 @@ fn make_room(path: &Path, policy: Overwrite, mtime: Option<u64>) -> Result<bool>
     }
     fs::remove_file(path).map_err(|e| Error::io("remove", path, e))?;
     Ok(true)
-}
-
-/// Opens a new file; never opens through a link (`create_new` fails on any existing
-/// path, links included).
-fn create_file(path: &Path, policy: Overwrite, mtime: u64) -> Result<Option<File>> {
-    let open = || {
-        let mut o = OpenOptions::new();
-        o.write(true).create_new(true);
-        o.open(path)
-    };
-    match open() {
-        Ok(f) => Ok(Some(f)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            if !make_room(path, policy, Some(mtime))? {
-                return Ok(None);
-            }
-            open().map(Some).map_err(|e| Error::io("create", path, e))
-        }
-        Err(e) => Err(Error::io("create", path, e)),
-    }
 }
 
 fn systime(mtime: u64) -> SystemTime {
@@ -1061,11 +1051,14 @@ fn make_symlink(_root: &Path, _rel: &Path, _target: &[u8], path: &Path) -> Resul
     ))
 }
 
-/// A writer thread: creates the files it is sent, in order.
+/// A writer thread: creates the files it is sent, in order. A file is written under a
+/// temporary name and renamed into place when complete; a file left unfinished (an
+/// error here or in the reader, which then stops sending) is removed when dropped.
 fn writer(rx: &Receiver<Job>, sh: &Shared) {
-    let mut cur: Option<(File, PathBuf, PathBuf, u32, u64, u64)> = None;
+    let mut cur: Option<Pending> = None;
     while let Ok(job) = rx.recv() {
         if sh.failed.load(Ordering::Relaxed) {
+            cur = None;
             continue;
         }
         let r = match job {
@@ -1074,23 +1067,22 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
                 rel,
                 mode,
                 mtime,
-            } => match create_file(&path, sh.overwrite, mtime) {
-                Ok(Some(f)) => {
-                    cur = Some((f, path, rel, mode, mtime, 0));
-                    Ok(())
+            } => {
+                cur = None;
+                match Pending::create(path, rel, mode, mtime, sh.overwrite) {
+                    Ok(Some(p)) => {
+                        cur = Some(p);
+                        Ok(())
+                    }
+                    Ok(None) => {
+                        sh.skipped.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
                 }
-                Ok(None) => {
-                    sh.skipped.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
+            }
             Job::Data(buf) => match &mut cur {
-                Some((f, path, _, _, _, n)) => {
-                    *n += buf.len() as u64;
-                    f.write_all(&buf)
-                        .map_err(|e| Error::io("write", path.as_path(), e))
-                }
+                Some(p) => p.write(&buf),
                 None => Ok(()),
             },
             Job::Whole {
@@ -1099,16 +1091,8 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
                 mode,
                 mtime,
                 data,
-            } => match create_file(&path, sh.overwrite, mtime) {
-                Ok(Some(mut f)) => f
-                    .write_all(&data)
-                    .map_err(|e| Error::io("write", &path, e))
-                    .and_then(|()| set_file_meta(&f, &path, mode, mtime))
-                    .map(|()| {
-                        sh.files.fetch_add(1, Ordering::Relaxed);
-                        sh.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                        sh.tracker.file(data.len() as u64, &rel);
-                    }),
+            } => match Pending::create(path, rel, mode, mtime, sh.overwrite) {
+                Ok(Some(mut p)) => p.write(&data).and_then(|()| p.commit(sh)),
                 Ok(None) => {
                     sh.skipped.fetch_add(1, Ordering::Relaxed);
                     Ok(())
@@ -1116,20 +1100,140 @@ fn writer(rx: &Receiver<Job>, sh: &Shared) {
                 Err(e) => Err(e),
             },
             Job::End => match cur.take() {
-                Some((f, path, rel, mode, mtime, n)) => {
-                    set_file_meta(&f, &path, mode, mtime).map(|()| {
-                        sh.files.fetch_add(1, Ordering::Relaxed);
-                        sh.bytes.fetch_add(n, Ordering::Relaxed);
-                        sh.tracker.file(n, &rel);
-                    })
-                }
+                Some(p) => p.commit(sh),
                 None => Ok(()),
             },
         };
         if let Err(e) = r {
+            cur = None;
             sh.fail(e);
         }
     }
+}
+
+/// A file being written under a temporary name in its destination directory. Dropped
+/// before [`Pending::commit`] renamed it into place, it removes the temporary file, so
+/// no failure leaves a truncated file under the final name.
+struct Pending {
+    file: Option<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    rel: PathBuf,
+    mode: u32,
+    mtime: u64,
+    written: u64,
+    done: bool,
+}
+
+impl Pending {
+    /// Creates the temporary file for `path`, or `None` when the policy keeps the file
+    /// already there. Never opens through a link: the temporary name is created with
+    /// `create_new` (`O_CREAT | O_EXCL`).
+    fn create(
+        path: PathBuf,
+        rel: PathBuf,
+        mode: u32,
+        mtime: u64,
+        policy: Overwrite,
+    ) -> Result<Option<Pending>> {
+        if !replaces(&path, policy, Some(mtime))? {
+            return Ok(None);
+        }
+        let mut tries = 0;
+        loop {
+            let tmp = temp_name(&path);
+            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+                Ok(f) => {
+                    return Ok(Some(Pending {
+                        file: Some(f),
+                        tmp,
+                        path,
+                        rel,
+                        mode,
+                        mtime,
+                        written: 0,
+                        done: false,
+                    }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+                Err(e) => return Err(Error::io("create", &tmp, e)),
+            }
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<()> {
+        let Some(f) = self.file.as_mut() else {
+            return Ok(());
+        };
+        f.write_all(buf)
+            .map_err(|e| Error::io("write", &self.path, e))?;
+        self.written += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Sets the mode and time, then renames the file into place, the policy asked again
+    /// (something may have appeared under the final name meanwhile).
+    fn commit(mut self, sh: &Shared) -> Result<()> {
+        if let Some(f) = self.file.take() {
+            set_file_meta(&f, &self.path, self.mode, self.mtime)?;
+        }
+        if !replaces(&self.path, sh.overwrite, Some(self.mtime))? {
+            sh.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        // rename replaces a file or a link, never writes through one.
+        crate::copy::file::replace(&self.tmp, &self.path)
+            .map_err(|e| Error::io("rename", &self.path, e))?;
+        self.done = true;
+        sh.files.fetch_add(1, Ordering::Relaxed);
+        sh.bytes.fetch_add(self.written, Ordering::Relaxed);
+        sh.tracker.file(self.written, &self.rel);
+        Ok(())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        drop(self.file.take());
+        #[cfg(windows)]
+        if let Ok(m) = fs::symlink_metadata(&self.tmp) {
+            let mut p = m.permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            let _ = fs::set_permissions(&self.tmp, p);
+        }
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+/// `.<name>.nfs-tmp-<random>` next to `path` (the name cut to keep within `NAME_MAX`).
+fn temp_name(path: &Path) -> PathBuf {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    let suffix = format!(".nfs-tmp-{:016x}", h.finish());
+    let name = path.file_name().unwrap_or_default();
+    #[cfg(unix)]
+    let name = {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let b = name.as_bytes();
+        let mut v = Vec::with_capacity(200);
+        v.push(b'.');
+        v.extend_from_slice(&b[..b.len().min(160)]);
+        v.extend_from_slice(suffix.as_bytes());
+        std::ffi::OsString::from_vec(v)
+    };
+    #[cfg(not(unix))]
+    let name = {
+        let s: String = name.to_string_lossy().chars().take(160).collect();
+        format!(".{s}{suffix}")
+    };
+    path.with_file_name(name)
 }
 
 /// With [`Overwrite::Error`]: fails on the first file of `src` already in `dst`, before
@@ -1226,4 +1330,39 @@ fn copy_tree(s: &Path, d: &Path) -> Result<()> {
     }
     fs::set_permissions(d, m.permissions()).map_err(|e| Error::io("chmod", d, e))?;
     filetime::set_file_times(d, t, t).map_err(|e| Error::io("set the time of", d, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_sit_next_to_the_file_and_differ() {
+        let p = Path::new("d/sub/file.txt");
+        let a = temp_name(p);
+        let b = temp_name(p);
+        assert_ne!(a, b);
+        assert_eq!(a.parent(), p.parent());
+        let n = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(n.starts_with(".file.txt.nfs-tmp-"), "{n}");
+        // A long name is cut so the temporary name stays within NAME_MAX (255 bytes).
+        let long = "x".repeat(250);
+        let t = temp_name(Path::new(&long));
+        assert!(t.as_os_str().len() <= 255, "{}", t.display());
+    }
+
+    #[test]
+    fn pending_file_is_removed_unless_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut p = Pending::create(path.clone(), "f".into(), 0o644, 0, Overwrite::Always)
+            .unwrap()
+            .unwrap();
+        p.write(b"part").unwrap();
+        let tmp = p.tmp.clone();
+        assert!(tmp.exists());
+        drop(p);
+        assert!(!tmp.exists() && !path.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }
