@@ -177,7 +177,8 @@ pub struct Facts {
 /// [`Error::Os`] when the interface list cannot be read (`getifaddrs`, `GetAdaptersAddresses`).
 ///
 /// # Platform behavior
-/// Linux: `getifaddrs` (MAC from `AF_PACKET`) and the MTU by `SIOCGIFMTU`; IPv4 alias labels
+/// Linux: the two rtnetlink dumps `getifaddrs` makes (links with MAC and MTU, then addresses),
+/// read directly (`getifaddrs` and `SIOCGIFMTU` where netlink is refused); IPv4 alias labels
 /// (`eth0:1`) are merged into their interface, as `ip addr` shows them. macOS and FreeBSD:
 /// `getifaddrs` (MAC and MTU from `AF_LINK`). Windows: `GetAdaptersAddresses`, named by the
 /// friendly name (`Ethernet`, as psutil does).

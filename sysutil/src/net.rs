@@ -232,6 +232,169 @@ pub const PROBE_V4: Ipv4Addr = Ipv4Addr::new(8, 8, 8, 8);
 /// See [`PROBE_V4`].
 pub const PROBE_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888);
 
+/// The entry named `name` of an interface list being built from `getifaddrs`-style entries,
+/// created at the end when new. With `merge_aliases`, an `eth0:1` label joins `eth0` when that
+/// is already listed (Linux).
+pub(crate) fn entry_named(
+    out: &mut Vec<NetworkInfo>,
+    mut name: String,
+    merge_aliases: bool,
+) -> &mut NetworkInfo {
+    if merge_aliases {
+        if let Some((base, _)) = name.split_once(':') {
+            if out.iter().any(|i| i.name == base) {
+                name = base.to_string();
+            }
+        }
+    }
+    let idx = match out.iter().position(|i| i.name == name) {
+        Some(i) => i,
+        None => {
+            out.push(NetworkInfo::new(name));
+            out.len() - 1
+        }
+    };
+    &mut out[idx]
+}
+
+/// Iterates over the `(type, payload)` of netlink messages or attributes: a 4-byte-aligned
+/// stream of records whose header starts with their length (`u32` for messages, `u16` for
+/// attributes) and holds `header` bytes in all.
+fn netlink_records(mut b: &[u8], header: usize) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let (len, ty) = if header == 16 {
+            let h = b.get(..8)?;
+            (
+                u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize,
+                u16::from_ne_bytes([h[4], h[5]]),
+            )
+        } else {
+            let h = b.get(..4)?;
+            (
+                usize::from(u16::from_ne_bytes([h[0], h[1]])),
+                u16::from_ne_bytes([h[2], h[3]]),
+            )
+        };
+        if len < header || len > b.len() {
+            return None;
+        }
+        let payload = &b[header..len];
+        b = b.get((len + 3) & !3..).unwrap_or(&[]);
+        Some((ty, payload))
+    })
+}
+
+/// One link of an `RTM_NEWLINK` message: (index, name, flags, hardware address, MTU).
+type Link<'a> = (i32, Option<String>, u32, Option<&'a [u8]>, Option<u32>);
+
+fn netlink_link(p: &[u8]) -> Option<Link<'_>> {
+    let h = p.get(..16)?;
+    let index = i32::from_ne_bytes([h[4], h[5], h[6], h[7]]);
+    let flags = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
+    let (mut name, mut hw, mut mtu) = (None, None, None);
+    for (ty, v) in netlink_records(&p[16..], 4) {
+        match ty {
+            // IFLA_ADDRESS, kept as glibc keeps it: up to its 36-byte sockaddr_ll_max.
+            1 if v.len() <= 36 => hw = Some(v),
+            // IFLA_IFNAME, NUL-terminated, at most IFNAMSIZ with the NUL (as glibc).
+            3 if v.len() < 17 => name = Some(c_string(v)),
+            // IFLA_MTU
+            4 if v.len() == 4 => mtu = Some(u32::from_ne_bytes([v[0], v[1], v[2], v[3]])),
+            _ => {}
+        }
+    }
+    Some((index, name, flags, hw, mtu))
+}
+
+fn c_string(v: &[u8]) -> String {
+    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+    String::from_utf8_lossy(&v[..end]).into_owned()
+}
+
+/// Interfaces from the answers to an `RTM_GETLINK` and an `RTM_GETADDR` netlink dump (the
+/// messages as received, links first), grouped exactly as [`getifaddrs`] lists them on Linux:
+/// one entry per link (flags, hardware address truncated to 8 bytes, MTU), then one per address,
+/// named by its label (`eth0:1`, merged into `eth0`) or its link, with the link's flags; the
+/// address is `IFA_LOCAL` when given (point-to-point), else `IFA_ADDRESS`. `ipv4`, `ipv6` and
+/// `netmask` are left to [`NetworkInfo::finish`]. Messages of other types are ignored.
+///
+/// [`getifaddrs`]: https://man7.org/linux/man-pages/man3/getifaddrs.3.html
+#[must_use]
+pub fn parse_netlink_interfaces(messages: &[u8]) -> Vec<NetworkInfo> {
+    const RTM_NEWLINK: u16 = 16;
+    const RTM_NEWADDR: u16 = 20;
+    const IFF_UP: u32 = 0x1;
+    const IFF_LOOPBACK: u32 = 0x8;
+    let mut out: Vec<NetworkInfo> = Vec::new();
+    // (index, name, flags, MTU) of every link seen.
+    let mut links: Vec<(i32, Option<String>, u32, Option<u32>)> = Vec::new();
+    let apply_flags = |e: &mut NetworkInfo, flags: u32| {
+        e.is_up |= flags & IFF_UP != 0;
+        e.is_loopback |= flags & IFF_LOOPBACK != 0;
+    };
+    for (ty, p) in netlink_records(messages, 16) {
+        match ty {
+            RTM_NEWLINK => {
+                let Some((index, name, flags, hw, mtu)) = netlink_link(p) else {
+                    continue;
+                };
+                links.push((index, name.clone(), flags, mtu));
+                let Some(name) = name else { continue };
+                let e = entry_named(&mut out, name, true);
+                apply_flags(e, flags);
+                if let Some(hw) = hw {
+                    e.mac = format_mac(&hw[..hw.len().min(8)]);
+                }
+            }
+            RTM_NEWADDR => {
+                let Some(h) = p.get(..8) else { continue };
+                let (family, prefixlen) = (h[0], h[1]);
+                let index = i32::from_ne_bytes([h[4], h[5], h[6], h[7]]);
+                let Some(link) = links.iter().find(|l| l.0 == index) else {
+                    continue;
+                };
+                let (mut label, mut local, mut address) = (None, None, None);
+                for (ty, v) in netlink_records(&p[8..], 4) {
+                    match ty {
+                        1 => address = Some(v),
+                        2 => local = Some(v),
+                        3 if v.len() < 17 => label = Some(c_string(v)),
+                        _ => {}
+                    }
+                }
+                let Some(name) = label.or_else(|| link.1.clone()) else {
+                    continue;
+                };
+                let e = entry_named(&mut out, name, true);
+                apply_flags(e, link.2);
+                let Some(v) = local.or(address) else { continue };
+                let addr = match family {
+                    2 => {
+                        let b: [u8; 4] = v.try_into().unwrap_or([0; 4]);
+                        Address::new(IpAddr::V4(Ipv4Addr::from(b)), prefixlen.min(32))
+                    }
+                    10 => {
+                        let b: [u8; 16] = v.try_into().unwrap_or([0; 16]);
+                        Address::new(IpAddr::V6(Ipv6Addr::from(b)), prefixlen.min(128))
+                    }
+                    _ => continue,
+                };
+                e.addresses.push(addr);
+            }
+            _ => {}
+        }
+    }
+    // The MTU of the link each entry is named after (an alias label names its link's MTU).
+    for e in &mut out {
+        let base = e.name.split_once(':').map_or(e.name.as_str(), |(b, _)| b);
+        e.mtu = links
+            .iter()
+            .find(|l| l.1.as_deref() == Some(base))
+            .and_then(|l| l.3);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +467,138 @@ eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n";
         );
         let only_reject = v6.lines().nth(1).unwrap_or("");
         assert_eq!(default_route_v6(only_reject), None);
+    }
+
+    /// A netlink message: header (type, seq 1) then `body`, padded to 4 bytes.
+    fn nlmsg(ty: u16, body: &[u8]) -> Vec<u8> {
+        let len = 16 + body.len();
+        let mut m = Vec::new();
+        m.extend_from_slice(&(len as u32).to_ne_bytes());
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.extend_from_slice(&[0, 0]);
+        m.extend_from_slice(&1u32.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(body);
+        m.resize((m.len() + 3) & !3, 0);
+        m
+    }
+
+    fn rta(ty: u16, v: &[u8]) -> Vec<u8> {
+        let mut a = Vec::new();
+        a.extend_from_slice(&((4 + v.len()) as u16).to_ne_bytes());
+        a.extend_from_slice(&ty.to_ne_bytes());
+        a.extend_from_slice(v);
+        a.resize((a.len() + 3) & !3, 0);
+        a
+    }
+
+    fn link(index: i32, flags: u32, attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut b = vec![0u8, 0, 1, 0];
+        b.extend_from_slice(&index.to_ne_bytes());
+        b.extend_from_slice(&flags.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        attrs.iter().for_each(|a| b.extend_from_slice(a));
+        nlmsg(16, &b)
+    }
+
+    fn addr(family: u8, prefix: u8, index: i32, attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut b = vec![family, prefix, 0, 0];
+        b.extend_from_slice(&index.to_ne_bytes());
+        attrs.iter().for_each(|a| b.extend_from_slice(a));
+        nlmsg(20, &b)
+    }
+
+    #[test]
+    fn netlink_interfaces() {
+        let mut m = Vec::new();
+        m.extend(link(
+            1,
+            0x9,
+            &[
+                rta(3, b"lo\0"),
+                rta(4, &65536u32.to_ne_bytes()),
+                rta(1, &[0; 6]),
+            ],
+        ));
+        m.extend(link(
+            2,
+            0x1043,
+            &[
+                rta(3, b"eth0\0"),
+                rta(4, &1400u32.to_ne_bytes()),
+                rta(1, &[2, 0xfc, 0, 0, 0, 1]),
+            ],
+        ));
+        // Down, no hardware address (a tunnel), a 20-byte one truncated as glibc does.
+        m.extend(link(3, 0x0, &[rta(3, b"tun0\0")]));
+        m.extend(link(4, 0x1, &[rta(3, b"ib0\0"), rta(1, &[7; 20])]));
+        m.extend(nlmsg(3, &[0; 4])); // NLMSG_DONE between the dumps is ignored
+        m.extend(addr(
+            2,
+            8,
+            1,
+            &[
+                rta(1, &[127, 0, 0, 1]),
+                rta(2, &[127, 0, 0, 1]),
+                rta(3, b"lo\0"),
+            ],
+        ));
+        m.extend(addr(
+            2,
+            24,
+            2,
+            &[
+                rta(1, &[192, 0, 2, 2]),
+                rta(2, &[192, 0, 2, 2]),
+                rta(3, b"eth0\0"),
+            ],
+        ));
+        // An alias label joins its interface; point-to-point: IFA_LOCAL is ours, IFA_ADDRESS the peer.
+        m.extend(addr(
+            2,
+            32,
+            2,
+            &[
+                rta(1, &[10, 0, 0, 9]),
+                rta(2, &[10, 0, 0, 1]),
+                rta(3, b"eth0:1\0"),
+            ],
+        ));
+        let v6: [u8; 16] = "fd00::2".parse::<Ipv6Addr>().expect("v6").octets();
+        m.extend(addr(10, 64, 2, &[rta(1, &v6)]));
+        m.extend(addr(10, 200, 9, &[rta(1, &v6)])); // unknown link: skipped
+        let list = parse_netlink_interfaces(&m);
+        let names: Vec<&str> = list.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["lo", "eth0", "tun0", "ib0"]);
+        let (lo, eth0, tun0, ib0) = (&list[0], &list[1], &list[2], &list[3]);
+        assert!(lo.is_up && lo.is_loopback);
+        assert_eq!(
+            (lo.mac.as_deref(), lo.mtu),
+            (Some("00:00:00:00:00:00"), Some(65536))
+        );
+        assert!(eth0.is_up && !eth0.is_loopback);
+        assert_eq!(
+            (eth0.mac.as_deref(), eth0.mtu),
+            (Some("02:fc:00:00:00:01"), Some(1400))
+        );
+        let addrs: Vec<(String, u8)> = eth0
+            .addresses
+            .iter()
+            .map(|a| (a.addr.to_string(), a.prefix))
+            .collect();
+        assert_eq!(
+            addrs,
+            [
+                ("192.0.2.2".into(), 24),
+                ("10.0.0.1".into(), 32),
+                ("fd00::2".into(), 64)
+            ]
+        );
+        assert!(!tun0.is_up && tun0.mac.is_none() && tun0.mtu.is_none());
+        assert_eq!(ib0.mac.as_deref(), Some("07:07:07:07:07:07:07:07"));
+        // Truncated input never panics.
+        for n in 0..m.len() {
+            let _ = parse_netlink_interfaces(&m[..n]);
+        }
     }
 }

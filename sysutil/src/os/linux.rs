@@ -32,10 +32,22 @@ pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
 }
 
 fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
-    let mut list = unix::interfaces(true)?;
-    let mtus = unix::mtus(list.iter().map(|i| i.name.as_str()));
+    // The two netlink dumps `getifaddrs` makes, read directly: they also carry the MTUs. Where
+    // netlink is refused, `getifaddrs` and `SIOCGIFMTU` (the same facts, more calls).
+    let (mut list, mtus) = match unix::rtnetlink_dumps() {
+        Ok(msgs) => {
+            let list = net::parse_netlink_interfaces(&msgs);
+            let mtus = list.iter().map(|i| i.mtu).collect();
+            (list, mtus)
+        }
+        Err(_) => {
+            let list = unix::interfaces(true)?;
+            let mtus = unix::mtus(list.iter().map(|i| i.name.as_str()));
+            (list, mtus)
+        }
+    };
     let sys = root.join("sys/class/net");
-    for (i, mtu) in list.iter_mut().zip(mtus) {
+    for (i, mtu) in list.iter_mut().zip::<Vec<Option<u32>>>(mtus) {
         i.mtu = mtu.or_else(|| {
             read_small(&sys.join(&i.name).join("mtu")).and_then(|m| m.trim().parse().ok())
         });
@@ -256,6 +268,21 @@ processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
         assert_eq!(c.frequency_mhz.max, Some(3500.0));
         assert_eq!(c.brand, "ARM Neoverse-N1");
         assert!(!c.arch.is_empty());
+    }
+
+    #[test]
+    fn netlink_agrees_with_getifaddrs() {
+        let mut direct = net::parse_netlink_interfaces(&unix::rtnetlink_dumps().expect("netlink"));
+        let mut libc = unix::interfaces(true).expect("getifaddrs");
+        let mtus = unix::mtus(libc.iter().map(|i| i.name.as_str()));
+        for (i, m) in libc.iter_mut().zip(mtus) {
+            i.mtu = m;
+        }
+        for i in direct.iter_mut().chain(libc.iter_mut()) {
+            i.finish();
+        }
+        assert!(!direct.is_empty());
+        assert_eq!(direct, libc);
     }
 
     #[test]

@@ -26,24 +26,10 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
             continue;
         }
         // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let mut name = unsafe { CStr::from_ptr(ifa.ifa_name) }
+        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }
             .to_string_lossy()
             .into_owned();
-        if merge_aliases {
-            if let Some((base, _)) = name.split_once(':') {
-                if out.iter().any(|i| i.name == base) {
-                    name = base.to_string();
-                }
-            }
-        }
-        let idx = match out.iter().position(|i| i.name == name) {
-            Some(i) => i,
-            None => {
-                out.push(NetworkInfo::new(name));
-                out.len() - 1
-            }
-        };
-        let entry = &mut out[idx];
+        let entry = crate::net::entry_named(&mut out, name, merge_aliases);
         let flags = ifa.ifa_flags as libc::c_int;
         entry.is_up |= flags & libc::IFF_UP != 0;
         entry.is_loopback |= flags & libc::IFF_LOOPBACK != 0;
@@ -126,6 +112,95 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
     }
     // SAFETY: head came from getifaddrs and is freed once.
     unsafe { libc::freeifaddrs(head) };
+    Ok(out)
+}
+
+/// The answers to an `RTM_GETLINK` dump then an `RTM_GETADDR` dump on one `NETLINK_ROUTE`
+/// socket: the messages `getifaddrs` reads, without its `bind`/`getsockname` and with one large
+/// buffer (the kernel sizes a dump's chunks after the reader's buffer, at most 32 KiB).
+#[cfg(target_os = "linux")]
+pub(crate) fn rtnetlink_dumps() -> io::Result<Vec<u8>> {
+    struct Fd(libc::c_int);
+    impl Drop for Fd {
+        fn drop(&mut self) {
+            // SAFETY: the descriptor was opened by us and is closed once.
+            unsafe { libc::close(self.0) };
+        }
+    }
+    // SAFETY: plain socket creation; closed by Fd.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = Fd(fd);
+    let mut out = Vec::with_capacity(16 * 1024);
+    let mut buf = vec![0u8; 32 * 1024];
+    for (seq, ty) in [(1u32, libc::RTM_GETLINK), (2, libc::RTM_GETADDR)] {
+        // nlmsghdr + rtgenmsg (family AF_UNSPEC), padded to 20 bytes as glibc sends it.
+        let mut req = [0u8; 20];
+        req[..4].copy_from_slice(&20u32.to_ne_bytes());
+        req[4..6].copy_from_slice(&ty.to_ne_bytes());
+        let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
+        req[6..8].copy_from_slice(&flags.to_ne_bytes());
+        req[8..12].copy_from_slice(&seq.to_ne_bytes());
+        // SAFETY: an all-zero sockaddr_nl is valid; the kernel is port 0.
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: req and kernel are valid for the lengths given.
+        let sent = unsafe {
+            libc::sendto(
+                fd.0,
+                req.as_ptr().cast(),
+                req.len(),
+                0,
+                (&kernel as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        'dump: loop {
+            // SAFETY: buf is writable for its length.
+            let n = unsafe { libc::recv(fd.0, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let mut chunk = &buf[..n as usize];
+            while chunk.len() >= 16 {
+                let len = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
+                let mtype = u16::from_ne_bytes([chunk[4], chunk[5]]);
+                let mseq = u32::from_ne_bytes([chunk[8], chunk[9], chunk[10], chunk[11]]);
+                if len < 16 || len > chunk.len() {
+                    return Err(io::ErrorKind::InvalidData.into());
+                }
+                if mseq == seq {
+                    match i32::from(mtype) {
+                        libc::NLMSG_DONE => break 'dump,
+                        libc::NLMSG_ERROR => return Err(io::ErrorKind::InvalidData.into()),
+                        _ => out.extend_from_slice(&chunk[..len]),
+                    }
+                }
+                let next = (len + 3) & !3;
+                // Keep the 4-byte alignment of messages in `out`.
+                out.resize((out.len() + 3) & !3, 0);
+                chunk = chunk.get(next..).unwrap_or(&[]);
+            }
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
     Ok(out)
 }
 
