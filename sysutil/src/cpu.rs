@@ -340,6 +340,74 @@ pub fn khz_to_mhz(text: &str) -> Option<f64> {
         .map(|k| k as f64 / 1000.0)
 }
 
+/// Counts the CPUs of a kernel CPU list (`/sys/devices/system/cpu/online`: `0-3,8-11`, `0`).
+/// `None` for anything that is not such a list.
+#[must_use]
+pub fn count_cpu_list(text: &str) -> Option<usize> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut n = 0usize;
+    for part in text.split(',') {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (
+                a.trim().parse::<usize>().ok()?,
+                b.trim().parse::<usize>().ok()?,
+            ),
+            None => {
+                let a = part.trim().parse::<usize>().ok()?;
+                (a, a)
+            }
+        };
+        n = n.checked_add(b.checked_sub(a)?.checked_add(1)?)?;
+    }
+    Some(n)
+}
+
+/// Whether the start of an x86 `/proc/cpuinfo` holds every field [`parse_cpuinfo`] and the
+/// virtualization hints take from it: the first record has ended (a blank line), or its `flags`
+/// line is complete (every field read comes before it).
+#[must_use]
+pub fn first_record_complete(text: &[u8]) -> bool {
+    // Only whole lines count: up to (not including) the last newline.
+    let Some(end) = text.iter().rposition(|&b| b == b'\n') else {
+        return false;
+    };
+    // A cut at a newline is a character boundary: only a file that is not text fails here, and
+    // reading more of it would not help.
+    let Ok(lines) = std::str::from_utf8(&text[..end]) else {
+        return true;
+    };
+    lines.contains("\n\n")
+        || lines.ends_with('\n')
+        || lines.starts_with("flags")
+        || lines.contains("\nflags")
+}
+
+/// Physical cores from the first x86 `/proc/cpuinfo` record alone: `cpu cores` (cores per
+/// package) times the number of packages, `logical / siblings` (`siblings`: logical CPUs per
+/// package). `None` when the record lacks either field or the online CPUs do not fill whole
+/// packages (some of them offline): then only counting every record's (`physical id`,
+/// `core id`) is right.
+#[must_use]
+pub fn physical_from_first_record(record: &str, logical: usize) -> Option<usize> {
+    let field = |name: &str| {
+        record
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim() == name)
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+    };
+    let (siblings, cores) = (field("siblings")?, field("cpu cores")?);
+    if cores > siblings || logical == 0 || logical % siblings != 0 {
+        return None;
+    }
+    Some(logical / siblings * cores)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +455,50 @@ mod tests {
         let mut bad = rec(0, 48, 0, 0);
         bad.extend(rec(0, 4096, 0, 0).into_iter().take(48));
         assert_eq!(parse_logical_processor_info(&bad), (Some(1), None));
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(count_cpu_list("0-1\n"), Some(2));
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list("0-3,8-11,16"), Some(9));
+        assert_eq!(count_cpu_list(""), None);
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list("a-b"), None);
+        assert_eq!(count_cpu_list("0-18446744073709551615"), None);
+    }
+
+    #[test]
+    fn first_record_ends() {
+        let rec = "processor\t: 0\nvendor_id\t: GenuineIntel\nsiblings\t: 8\ncpu cores\t: 4\nflags\t\t: fpu hypervisor\nbogomips\t: 1\n\nprocessor\t: 1\n";
+        assert!(!first_record_complete(b""));
+        assert!(!first_record_complete(b"processor\t: 0\nvendor_id"));
+        assert!(!first_record_complete(
+            b"processor\t: 0\nflags\t\t: fpu hyper"
+        ));
+        // The flags line is complete once its newline has been read.
+        assert!(first_record_complete(
+            b"processor\t: 0\nflags\t\t: fpu hypervisor\nbo"
+        ));
+        assert!(first_record_complete(b"flags\t\t: fpu\n"));
+        // A record without flags (ARM, UML) ends with a blank line.
+        assert!(first_record_complete(b"processor\t: 0\nBogoMIPS\t: 1\n\n"));
+        assert!(!first_record_complete(b"processor\t: 0\nBogoMIPS\t: 1\n"));
+        // "vmx flags" is not the flags line.
+        assert!(!first_record_complete(
+            b"processor\t: 0\nvmx flags\t: ept\nx"
+        ));
+        assert!(first_record_complete(rec.as_bytes()));
+        assert_eq!(physical_from_first_record(rec, 16), Some(8));
+        assert_eq!(physical_from_first_record(rec, 8), Some(4));
+        assert_eq!(physical_from_first_record(rec, 12), None);
+        assert_eq!(physical_from_first_record(rec, 0), None);
+        assert_eq!(physical_from_first_record("processor\t: 0\n", 4), None);
+        // Only the first record's fields count.
+        let bad = "processor\t: 0\n\nsiblings\t: 2\ncpu cores\t: 1\n";
+        assert_eq!(physical_from_first_record(bad, 4), None);
+        let odd = "siblings\t: 2\ncpu cores\t: 4\n";
+        assert_eq!(physical_from_first_record(odd, 4), None);
     }
 
     #[test]

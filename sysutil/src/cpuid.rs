@@ -229,6 +229,22 @@ pub fn hypervisor() -> Option<Option<&'static str>> {
     )?))))
 }
 
+/// [`hypervisor`] when the leaf-1 "hypervisor present" bit is already known (Linux shows it as the
+/// `hypervisor` flag of `/proc/cpuinfo`): only the vendor leaf is read, and nothing when the bit
+/// is clear. `None` off x86, like [`hypervisor`].
+#[must_use]
+pub fn hypervisor_given_bit(present: bool) -> Option<Option<&'static str>> {
+    if !cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+        return None;
+    }
+    if !present {
+        return Some(None);
+    }
+    Some(Some(hypervisor_name(&hypervisor_signature(raw(
+        0x4000_0000,
+    )?))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,22 +95,91 @@ pub fn unescape_octal(s: &str) -> String {
 /// fields and comments are skipped.
 #[must_use]
 pub fn parse_mounts(text: &str) -> Vec<MountEntry> {
+    mount_fields(text)
+        .map(|[device, mountpoint, fstype, options]| MountEntry {
+            device: unescape_octal(device),
+            mountpoint: unescape_octal(mountpoint),
+            fstype: unescape_octal(fstype),
+            options: options.to_string(),
+        })
+        .collect()
+}
+
+/// The first four fields of each mount table line, still escaped (device, mount point, type,
+/// options; options empty when missing). Lines with fewer than three fields and comments are
+/// skipped.
+pub fn mount_fields(text: &str) -> impl Iterator<Item = [&str; 4]> {
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| {
             let mut f = l.split_ascii_whitespace();
-            let device = unescape_octal(f.next()?);
-            let mountpoint = unescape_octal(f.next()?);
-            let fstype = unescape_octal(f.next()?);
-            let options = f.next().unwrap_or("").to_string();
-            Some(MountEntry {
-                device,
-                mountpoint,
-                fstype,
-                options,
-            })
+            Some([f.next()?, f.next()?, f.next()?, f.next().unwrap_or("")])
         })
-        .collect()
+}
+
+/// File system types that need a block device (no `nodev` in `/proc/filesystems` on any kernel),
+/// plus `zfs`, which psutil counts although it is `nodev`.
+pub const PHYSICAL_FSTYPES: &[&str] = &[
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk",
+    "iso9660", "udf", "jfs", "reiserfs", "f2fs", "hfs", "hfsplus", "squashfs", "erofs", "minix",
+    "nilfs2", "ufs", "ocfs2", "gfs2", "zfs",
+];
+
+/// `nodev` file system types: virtual, memory-backed and network file systems.
+pub const VIRTUAL_FSTYPES: &[&str] = &[
+    "sysfs",
+    "tmpfs",
+    "proc",
+    "cgroup",
+    "cgroup2",
+    "cpuset",
+    "devtmpfs",
+    "binfmt_misc",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "sockfs",
+    "bpf",
+    "pipefs",
+    "ramfs",
+    "hugetlbfs",
+    "devpts",
+    "autofs",
+    "fuse",
+    "fusectl",
+    "overlay",
+    "mqueue",
+    "pstore",
+    "configfs",
+    "efivarfs",
+    "selinuxfs",
+    "nsfs",
+    "rpc_pipefs",
+    "nfsd",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "9p",
+    "virtiofs",
+    "aufs",
+    "rootfs",
+    "ceph",
+];
+
+/// Whether psutil's `disk_partitions(all=False)` keeps a file system type, as `/proc/filesystems`
+/// would decide it on any kernel, without reading it: `Some(true)` for [`PHYSICAL_FSTYPES`],
+/// `Some(false)` for [`VIRTUAL_FSTYPES`] and FUSE subtypes (`fuse.sshfs`: never listed in
+/// `/proc/filesystems`), `None` for a type this table does not know.
+#[must_use]
+pub fn known_physical_fstype(fstype: &str) -> Option<bool> {
+    if PHYSICAL_FSTYPES.contains(&fstype) {
+        Some(true)
+    } else if VIRTUAL_FSTYPES.contains(&fstype) || fstype.starts_with("fuse.") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The file system types of `/proc/filesystems` that need a device (lines without `nodev`), plus
@@ -145,6 +214,24 @@ pub fn physical_partitions(mounts: &[MountEntry], fstypes: &HashSet<String>) -> 
         .collect()
 }
 
+/// [`physical_partitions`] straight from mount table text, deciding each type with `physical`
+/// (see [`known_physical_fstype`]); only the entries kept are unescaped and copied.
+#[must_use]
+pub fn physical_partitions_in(text: &str, physical: impl Fn(&str) -> bool) -> Vec<DiskPartition> {
+    mount_fields(text)
+        .filter(|[device, _, fstype, _]| {
+            !device.is_empty() && *device != "none" && physical(fstype)
+        })
+        .map(|[device, mountpoint, fstype, _]| {
+            DiskPartition::new(
+                unescape_octal(device),
+                unescape_octal(mountpoint),
+                unescape_octal(fstype),
+            )
+        })
+        .collect()
+}
+
 /// Computes (total, free) bytes from `statvfs` fields, saturating on absurd values.
 #[must_use]
 pub fn sizes(blocks: u64, bavail: u64, frsize: u64) -> (u64, u64) {
@@ -154,6 +241,20 @@ pub fn sizes(blocks: u64, bavail: u64, frsize: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fstype_table() {
+        for t in PHYSICAL_FSTYPES {
+            assert_eq!(known_physical_fstype(t), Some(true), "{t}");
+            assert!(!VIRTUAL_FSTYPES.contains(t), "{t} in both tables");
+        }
+        for t in VIRTUAL_FSTYPES {
+            assert_eq!(known_physical_fstype(t), Some(false), "{t}");
+        }
+        assert_eq!(known_physical_fstype("fuse.sshfs"), Some(false));
+        assert_eq!(known_physical_fstype("bcachefs"), None);
+        assert_eq!(known_physical_fstype(""), None);
+    }
 
     #[test]
     fn escapes() {
@@ -181,6 +282,11 @@ overlay /var/lib/docker/overlay2/x/merged overlay rw 0 0\n/dev/sdb1 /mnt/usb\\04
         let mps: Vec<_> = parts.iter().map(|p| p.mountpoint.as_str()).collect();
         assert_eq!(mps, ["/", "/mnt/usb key", "/home"]);
         assert_eq!(parts[0].device, "/dev/vda");
+        // From the text with the table alone (every type here is known): the same partitions.
+        let table = physical_partitions_in(mounts, |t| known_physical_fstype(t).unwrap_or(false));
+        assert_eq!(table, parts);
+        let with_set = physical_partitions_in(mounts, |t| set.contains(t));
+        assert_eq!(with_set, parts);
         assert_eq!(parts[2].fstype, "zfs");
     }
 }

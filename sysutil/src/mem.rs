@@ -29,6 +29,12 @@ pub fn parse_meminfo(text: &str) -> Option<MemoryInfo> {
         let Some((k, v)) = line.split_once(':') else {
             continue;
         };
+        if !matches!(
+            k,
+            "MemTotal" | "MemAvailable" | "MemFree" | "Buffers" | "Cached"
+        ) {
+            continue;
+        }
         let v = v.trim();
         let kb: u64 = v.trim_end_matches("kB").trim().parse().unwrap_or(0);
         let bytes = kb.saturating_mul(if v.ends_with("kB") { 1024 } else { 1 });
@@ -37,8 +43,11 @@ pub fn parse_meminfo(text: &str) -> Option<MemoryInfo> {
             "MemAvailable" => avail = Some(bytes),
             "MemFree" => free = bytes,
             "Buffers" => buffers = bytes,
-            "Cached" => cached = bytes,
-            _ => {}
+            _ => cached = bytes,
+        }
+        // The kernel prints MemTotal, MemFree, MemAvailable first: the rest is not needed.
+        if total.is_some() && avail.is_some() {
+            break;
         }
     }
     let total = total?;

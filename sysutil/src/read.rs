@@ -10,7 +10,11 @@ use std::path::Path;
 
 /// At most `limit` bytes from the start of `path` (the whole file with `usize::MAX`).
 pub(crate) fn bytes(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    let mut f = File::open(path)?;
+    read_all(File::open(path)?, limit)
+}
+
+/// At most `limit` bytes from an open file, in one buffer without a size probe.
+fn read_all(mut f: File, limit: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; limit.min(16 * 1024)];
     let mut len = 0;
     loop {
@@ -29,6 +33,115 @@ pub(crate) fn bytes(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
     }
     buf.truncate(len);
     Ok(buf)
+}
+
+/// The start of a multi-record `seq_file` such as `/proc/cpuinfo`, read so that the kernel
+/// formats as few records as it can: a first read of `first` bytes (the kernel formats the first
+/// record whole and hands out its start), then reads of `step` bytes, served from that formatted
+/// record, until `enough` says the text read so far suffices or the file ends. A step that runs
+/// past the record only costs the formatting of the next one; the text is the same.
+pub(crate) fn prefix_until(
+    path: &Path,
+    first: usize,
+    step: usize,
+    enough: impl Fn(&[u8]) -> bool,
+) -> io::Result<Vec<u8>> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; first + 8 * step];
+    let mut len = 0;
+    let mut want = first;
+    loop {
+        if buf.len() < len + want {
+            buf.resize(len + want, 0);
+        }
+        match f.read(&mut buf[len..len + want]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if enough(&buf[..len]) {
+            break;
+        }
+        want = step;
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// A directory opened once, whose files are then opened relative to it: one path walk (and one
+/// failed lookup when the directory is missing) instead of one per file.
+pub(crate) struct Dir {
+    #[cfg(unix)]
+    fd: std::os::fd::OwnedFd,
+    #[cfg(not(unix))]
+    path: std::path::PathBuf,
+}
+
+impl Dir {
+    /// Opens `path` as a directory (on Linux with `O_PATH`: no read permission needed).
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        #[cfg(target_os = "linux")]
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        #[cfg(not(target_os = "linux"))]
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        // SAFETY: c is NUL-terminated; the descriptor returned is owned by the OwnedFd.
+        let fd = unsafe { libc::open(c.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a descriptor we just opened and own.
+        Ok(Dir {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Opens `path` as a directory.
+    #[cfg(not(unix))]
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
+        if std::fs::metadata(path)?.is_dir() {
+            Ok(Dir {
+                path: path.to_path_buf(),
+            })
+        } else {
+            Err(io::Error::from(io::ErrorKind::NotFound))
+        }
+    }
+
+    /// At most `limit` bytes of the file `name` in this directory.
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    pub(crate) fn bytes(&self, name: &str, limit: usize) -> io::Result<Vec<u8>> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let c = std::ffi::CString::new(name)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: the directory descriptor is open for our lifetime; c is NUL-terminated.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a descriptor we just opened and own; File closes it.
+        let f = unsafe { File::from_raw_fd(fd) };
+        read_all(f, limit)
+    }
+
+    /// At most `limit` bytes of the file `name` in this directory.
+    #[cfg(not(unix))]
+    pub(crate) fn bytes(&self, name: &str, limit: usize) -> io::Result<Vec<u8>> {
+        bytes(&self.path.join(name), limit)
+    }
 }
 
 /// The whole file as text (invalid UTF-8 replaced).

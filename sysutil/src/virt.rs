@@ -504,12 +504,18 @@ pub fn sysinfo_field(text: &str, key: &str) -> Option<String> {
 
 /// First line of a file, or first NUL-terminated string (device tree), `None` if unreadable.
 fn first_line(path: &Path) -> Option<String> {
-    let bytes = crate::read::bytes(path, usize::MAX).ok()?;
+    crate::read::bytes(path, usize::MAX)
+        .ok()
+        .map(|b| line_of(&b))
+}
+
+/// The first line (or NUL-terminated string) of file contents.
+fn line_of(bytes: &[u8]) -> String {
     let end = bytes
         .iter()
         .position(|&b| b == 0 || b == b'\n')
         .unwrap_or(bytes.len());
-    Some(String::from_utf8_lossy(&bytes[..end]).into_owned())
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
 fn exists(path: &Path) -> bool {
@@ -533,14 +539,12 @@ pub fn read_vm_signals(
     let mut s = VmSignals::default();
     // The first value naming a hypervisor decides (in DMI_FILES order), so the rest is not read;
     // without a DMI directory (containers, ARM boards) none is.
-    let dmi_dir = root.join("sys/class/dmi/id");
-    for (i, f) in DMI_FILES.iter().enumerate() {
-        s.dmi[i] = first_line(&dmi_dir.join(f));
-        if s.dmi[i].is_none() && i == 0 && !exists(&dmi_dir) {
-            break;
-        }
-        if s.dmi[i].as_deref().and_then(vm_from_dmi_value).is_some() {
-            break;
+    if let Ok(dmi) = crate::read::Dir::open(&root.join("sys/class/dmi/id")) {
+        for (i, f) in DMI_FILES.iter().enumerate() {
+            s.dmi[i] = dmi.bytes(f, 4096).ok().map(|b| line_of(&b));
+            if s.dmi[i].as_deref().and_then(vm_from_dmi_value).is_some() {
+                break;
+            }
         }
     }
     // The SMBIOS bit only matters when DMI names no hypervisor, or names Amazon.
@@ -555,8 +559,7 @@ pub fn read_vm_signals(
         // formatting every CPU. With CPUID known the flag is not needed, only `vendor_id` (the
         // second line): a short read has the kernel format just that first record.
         None => {
-            let limit = if cpuid.is_some() { 512 } else { 8192 };
-            let (vendor, flag) = read_prefix(&root.join("proc/cpuinfo"), limit)
+            let (vendor, flag) = read_cpuinfo_start(&root.join("proc/cpuinfo"))
                 .map_or((None, false), |t| cpuinfo_vm_hints(&t));
             (vendor, flag && cpuid.is_none())
         }
@@ -625,9 +628,10 @@ fn kernel_release() -> Option<String> {
     None
 }
 
-/// At most `max` bytes of the start of a file, as text.
-fn read_prefix(path: &Path, max: usize) -> Option<String> {
-    crate::read::bytes(path, max)
+/// The start of `/proc/cpuinfo` up to the end of the first record's `flags` line, read so that
+/// the kernel formats only that record (see [`crate::cpu::first_record_complete`]).
+pub(crate) fn read_cpuinfo_start(path: &Path) -> Option<String> {
+    crate::read::prefix_until(path, 512, 128, crate::cpu::first_record_complete)
         .ok()
         .map(crate::read::into_text)
 }
@@ -651,6 +655,17 @@ pub fn cpuinfo_vm_hints(cpuinfo: &str) -> (Option<String>, bool) {
         }
     }
     (vendor, flag)
+}
+
+/// The x86 `hypervisor` flag of the first `flags` line (CPUID leaf 1, ECX bit 31, as the kernel
+/// read it); `None` when there is no `flags` line (not x86).
+#[must_use]
+pub fn cpuinfo_hypervisor_flag(cpuinfo: &str) -> Option<bool> {
+    cpuinfo
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == "flags")
+        .map(|(_, v)| v.split_whitespace().any(|f| f == "hypervisor"))
 }
 
 /// Reads [`ContainerSignals`] below `root`. `pid1` says whether the caller is PID 1 of `root`
@@ -1200,6 +1215,15 @@ mod tests {
 
     #[test]
     fn small_parsers() {
+        assert_eq!(
+            cpuinfo_hypervisor_flag("processor\t: 0\nflags\t\t: fpu hypervisor lm\n"),
+            Some(true)
+        );
+        assert_eq!(
+            cpuinfo_hypervisor_flag("flags\t\t: fpu lm\nvmx flags\t: hypervisor\n"),
+            Some(false)
+        );
+        assert_eq!(cpuinfo_hypervisor_flag("Features\t: fp asimd\n"), None);
         assert_eq!(
             environ_var(b"PATH=/bin\0container=podman\0HOME=/\0", "container").as_deref(),
             Some("podman")

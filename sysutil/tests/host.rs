@@ -123,6 +123,25 @@ fn primary_ip_matches_route_get() {
 }
 
 #[test]
+fn fstype_table_agrees_with_this_kernel() {
+    // The table that spares reading /proc/filesystems must say what this kernel says.
+    let fs = std::fs::read_to_string("/proc/filesystems").expect("/proc/filesystems");
+    for line in fs.lines() {
+        let (nodev, name) = match line.split_once('\t') {
+            Some((flag, name)) => (flag == "nodev", name.trim()),
+            None => continue,
+        };
+        if let Some(physical) = sysutil::disk::known_physical_fstype(name) {
+            assert_eq!(
+                physical,
+                !nodev || name == "zfs",
+                "{name}: table vs /proc/filesystems"
+            );
+        }
+    }
+}
+
+#[test]
 fn disks_match_proc_and_df() {
     // Independent reading of psutil's rule: device-backed types from /proc/filesystems (+ zfs).
     let fs = std::fs::read_to_string("/proc/filesystems").expect("/proc/filesystems");

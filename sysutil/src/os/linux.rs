@@ -1,5 +1,6 @@
 //! Linux backend: `/proc`, `/sys`, `getifaddrs`, `statvfs`, CPUID.
 
+use std::collections::HashSet;
 use std::fs;
 use std::net::IpAddr;
 use std::path::Path;
@@ -79,9 +80,19 @@ pub(crate) fn disk_info() -> Result<Vec<DiskPartition>> {
 }
 
 fn disk_info_at(root: &Path) -> Result<Vec<DiskPartition>> {
-    let mounts = disk::parse_mounts(&read(root, "proc/self/mounts")?);
-    let fstypes = disk::parse_filesystems(&read(root, "proc/filesystems")?);
-    let mut parts = disk::physical_partitions(&mounts, &fstypes);
+    let mounts = read(root, "proc/self/mounts")?;
+    // `/proc/filesystems` only says whether a type needs a device, which does not change between
+    // kernels: it is read only for a mounted type the table does not know.
+    let unknown =
+        disk::mount_fields(&mounts).any(|[_, _, t, _]| disk::known_physical_fstype(t).is_none());
+    let fstypes = if unknown {
+        disk::parse_filesystems(&read(root, "proc/filesystems")?)
+    } else {
+        HashSet::new()
+    };
+    let mut parts = disk::physical_partitions_in(&mounts, |t| {
+        disk::known_physical_fstype(t).unwrap_or_else(|| fstypes.contains(t))
+    });
     for p in &mut parts {
         let target = root.join(p.mountpoint.trim_start_matches('/'));
         if let Ok((total, free)) = unix::statvfs(&target.to_string_lossy()) {
@@ -118,12 +129,58 @@ fn uevent_devname(uevent: &str) -> Option<&str> {
 
 pub(crate) fn cpu_info() -> Result<CpuInfo> {
     let root = Path::new(ROOT);
-    let text = read(root, "proc/cpuinfo")?;
-    Ok(cpu_from(root, &text))
+    Ok(cpu_from(root, &read_cpuinfo(root)?))
 }
 
-fn cpu_from(root: &Path, cpuinfo: &str) -> CpuInfo {
-    let mut c = cpu::parse_cpuinfo(cpuinfo);
+/// `/proc/cpuinfo` as [`cpu_info`] needs it. On x86 every record repeats the identity, and the
+/// kernel formats each one (its flags, its current frequency) when it is read: only the first
+/// record is read, and the counts come from elsewhere (see [`cpu_from`]). Elsewhere (ARM puts
+/// the board name at the end) the whole file.
+struct Cpuinfo {
+    text: String,
+    first_record_only: bool,
+}
+
+fn read_cpuinfo(root: &Path) -> Result<Cpuinfo> {
+    let path = root.join("proc/cpuinfo");
+    if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+        let text = crate::read::prefix_until(&path, 512, 128, cpu::first_record_complete)
+            .map_err(|e| Error::read(path, e))?;
+        // Only the whole lines of the first record.
+        let mut text = crate::read::into_text(text);
+        let end = text
+            .find("\n\n")
+            .map_or_else(|| text.rfind('\n').map_or(0, |i| i + 1), |i| i + 1);
+        text.truncate(end);
+        return Ok(Cpuinfo {
+            text,
+            first_record_only: true,
+        });
+    }
+    Ok(Cpuinfo {
+        text: read(root, "proc/cpuinfo")?,
+        first_record_only: false,
+    })
+}
+
+fn cpu_from(root: &Path, cpuinfo: &Cpuinfo) -> CpuInfo {
+    let mut c = cpu::parse_cpuinfo(&cpuinfo.text);
+    if cpuinfo.first_record_only {
+        // Online CPUs as glibc's sysconf counts them; cores from the record's package figures,
+        // or (some CPUs offline, fields missing) from every record.
+        c.logical = read_small(&root.join("sys/devices/system/cpu/online"))
+            .as_deref()
+            .and_then(cpu::count_cpu_list)
+            .unwrap_or(0);
+        if c.logical == 0 {
+            c.logical = unix::online_cpus();
+        }
+        c.physical = cpu::physical_from_first_record(&cpuinfo.text, c.logical).or_else(|| {
+            read(root, "proc/cpuinfo")
+                .ok()
+                .and_then(|t| cpu::parse_cpuinfo(&t).physical)
+        });
+    }
     if c.vendor_id.is_empty() || c.family.is_none() || c.brand.is_empty() {
         if let Some(id) = crate::cpuid::identity() {
             c.fill_from_cpuid(&id);
@@ -188,25 +245,36 @@ pub(crate) fn boot_time() -> Result<u64> {
     })
 }
 
-fn cpuid_hint() -> Option<Option<String>> {
-    crate::cpuid::hypervisor().map(|h| h.map(str::to_string))
+/// What CPUID says of a hypervisor. The leaf-1 bit is the cpuinfo `hypervisor` flag when the
+/// text has a `flags` line (each CPUID costs a VM exit: microseconds in a nested guest).
+fn cpuid_hint(cpuinfo: Option<&str>) -> Option<Option<String>> {
+    cpuinfo
+        .and_then(virt::cpuinfo_hypervisor_flag)
+        .map_or_else(crate::cpuid::hypervisor, crate::cpuid::hypervisor_given_bit)
+        .map(|h| h.map(str::to_string))
 }
 
 pub(crate) fn virtualization() -> Virtualization {
-    virt::detect_at(Path::new(ROOT), cpuid_hint())
+    let root = Path::new(ROOT);
+    let text = virt::read_cpuinfo_start(&root.join("proc/cpuinfo"));
+    virtualization_with(root, text.as_deref())
+}
+
+fn virtualization_with(root: &Path, cpuinfo: Option<&str>) -> Virtualization {
+    let vm = virt::detect_vm(&virt::read_vm_signals(
+        root,
+        cpuid_hint(cpuinfo),
+        Some(cpuinfo.unwrap_or("")),
+    ));
+    let pid1 = std::process::id() == 1;
+    let container = virt::detect_container(&virt::read_container_signals(root, pid1));
+    Virtualization::new(vm.map(str::to_string), container.map(str::to_string))
 }
 
 pub(crate) fn cpu_and_virtualization() -> (Result<CpuInfo>, Virtualization) {
     let root = Path::new(ROOT);
-    let text = read(root, "proc/cpuinfo");
-    let vm = virt::detect_vm(&virt::read_vm_signals(
-        root,
-        cpuid_hint(),
-        text.as_deref().ok(),
-    ));
-    let pid1 = std::process::id() == 1;
-    let container = virt::detect_container(&virt::read_container_signals(root, pid1));
-    let v = Virtualization::new(vm.map(str::to_string), container.map(str::to_string));
+    let text = read_cpuinfo(root);
+    let v = virtualization_with(root, text.as_ref().ok().map(|t| t.text.as_str()));
     (text.map(|t| cpu_from(root, &t)), v)
 }
 
@@ -263,11 +331,85 @@ mod tests {
         // ARM cpuinfo has no physical id / core id: cores come from the topology.
         let arm = "processor\t: 0\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n\
 processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
-        let c = cpu_from(root, arm);
+        let c = cpu_from(
+            root,
+            &Cpuinfo {
+                text: arm.to_string(),
+                first_record_only: false,
+            },
+        );
         assert_eq!((c.logical, c.physical), (4, Some(2)));
         assert_eq!(c.frequency_mhz.max, Some(3500.0));
         assert_eq!(c.brand, "ARM Neoverse-N1");
         assert!(!c.arch.is_empty());
+    }
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    fn x86_reads_only_the_first_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let full = include_str!("../../tests/fixtures/cpuinfo/intel-xeon-2s.txt");
+        write(root, "proc/cpuinfo", full);
+        write(root, "sys/devices/system/cpu/online", "0-15\n");
+        let info = read_cpuinfo(root).expect("cpuinfo");
+        assert!(info.first_record_only);
+        assert!(info.text.starts_with("processor\t: 0\n"));
+        assert!(!info.text.contains("processor\t: 1\n"), "{}", info.text);
+        let c = cpu_from(root, &info);
+        // 2 packages of 4 cores, 8 siblings each: as counting (physical id, core id) over all.
+        let whole = cpu::parse_cpuinfo(full);
+        assert_eq!((c.logical, c.physical), (16, Some(8)));
+        assert_eq!((whole.logical, whole.physical), (16, Some(8)));
+        assert_eq!(
+            (&c.brand, &c.vendor_id, c.family, c.model, c.stepping),
+            (
+                &whole.brand,
+                &whole.vendor_id,
+                whole.family,
+                whole.model,
+                whole.stepping
+            )
+        );
+        assert_eq!(c.cache_size_kb, whole.cache_size_kb);
+        assert_eq!(c.frequency_mhz.current, whole.frequency_mhz.current);
+        // One CPU offline: packages are no longer whole, so every record is counted.
+        write(root, "sys/devices/system/cpu/online", "0-14\n");
+        let c = cpu_from(root, &read_cpuinfo(root).expect("cpuinfo"));
+        assert_eq!((c.logical, c.physical), (15, Some(8)));
+    }
+
+    #[test]
+    fn disks_skip_proc_filesystems_only_for_known_types() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        // Every type known: /proc/filesystems is not needed (and here it does not exist).
+        write(
+            root,
+            "proc/self/mounts",
+            "/dev/sda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\ntank/home /data zfs rw 0 0\n",
+        );
+        fs::create_dir_all(root.join("data")).expect("mkdir");
+        let parts = disk_info_at(root).expect("disks");
+        let mps: Vec<&str> = parts.iter().map(|p| p.mountpoint.as_str()).collect();
+        assert_eq!(mps, ["/", "/data"]);
+        // An unknown type: /proc/filesystems decides, and is required.
+        write(
+            root,
+            "proc/self/mounts",
+            "/dev/sda1 / ext4 rw 0 0\n/dev/sdb1 /data newfs rw 0 0\n",
+        );
+        assert!(matches!(disk_info_at(root), Err(Error::Read { .. })));
+        write(root, "proc/filesystems", "nodev\tproc\n\text4\n\tnewfs\n");
+        let parts = disk_info_at(root).expect("disks");
+        assert_eq!(parts.len(), 2);
+        write(
+            root,
+            "proc/filesystems",
+            "nodev\tproc\n\text4\nnodev\tnewfs\n",
+        );
+        let parts = disk_info_at(root).expect("disks");
+        assert_eq!(parts.len(), 1);
     }
 
     #[test]
