@@ -202,11 +202,20 @@ pub fn primary_ip() -> Option<IpAddr> {
 }
 
 fn primary_ip_with(ifaces: Option<&[NetworkInfo]>) -> Option<IpAddr> {
-    if let Some(ip) = net::source_address_for(net::PROBE_V4.into()) {
-        return Some(ip);
-    }
-    if let Some(ip) = net::source_address_for(net::PROBE_V6.into()) {
-        return Some(ip);
+    let probed = net::source_address_for(net::PROBE_V4.into())
+        .or_else(|| net::source_address_for(net::PROBE_V6.into()));
+    primary_ip_after_probes(probed, ifaces)
+}
+
+/// The primary IP once the probe destinations have been routed (`probed`: the source address
+/// the kernel picked for the first one with a route): that, else the route table, else the first
+/// non-loopback address.
+fn primary_ip_after_probes(
+    probed: Option<IpAddr>,
+    ifaces: Option<&[NetworkInfo]>,
+) -> Option<IpAddr> {
+    if probed.is_some() {
+        return probed;
     }
     let owned;
     let ifaces = match ifaces {
@@ -319,8 +328,24 @@ pub fn is_virtual_machine() -> bool {
 /// was measured slower here: waking it costs more than the ~100 µs it could overlap.
 #[must_use]
 pub fn facts() -> Facts {
-    let network = network_info();
-    let primary_ip = primary_ip_with(network.as_deref().ok());
+    // Linux: the route to the probes is asked on the netlink socket that lists the interfaces.
+    #[cfg(target_os = "linux")]
+    let (network, primary_ip) = match imp::network_and_route_source() {
+        (network, Some(probed)) => {
+            let ip = primary_ip_after_probes(probed, network.as_deref().ok());
+            (network, ip)
+        }
+        (network, None) => {
+            let ip = primary_ip_with(network.as_deref().ok());
+            (network, ip)
+        }
+    };
+    #[cfg(not(target_os = "linux"))]
+    let (network, primary_ip) = {
+        let network = network_info();
+        let ip = primary_ip_with(network.as_deref().ok());
+        (network, ip)
+    };
     let disks = disk_info();
     let (cpu, virtualization) = imp::cpu_and_virtualization();
     Facts {

@@ -284,6 +284,49 @@ fn netlink_records(mut b: &[u8], header: usize) -> impl Iterator<Item = (u16, &[
     })
 }
 
+/// The body (after the netlink header) of an `RTM_GETROUTE` request for the route to `dest`, as
+/// `ip route get` sends it: an `rtmsg` with the family and a full-length destination, then the
+/// `RTA_DST` attribute.
+#[must_use]
+pub fn route_get_request(dest: IpAddr) -> Vec<u8> {
+    let (family, octets): (u8, Vec<u8>) = match dest {
+        IpAddr::V4(a) => (2, a.octets().to_vec()),
+        IpAddr::V6(a) => (10, a.octets().to_vec()),
+    };
+    let mut b = vec![0u8; 12];
+    b[0] = family;
+    b[1] = (octets.len() * 8) as u8;
+    // RTA_DST (1): length, type, address.
+    b.extend_from_slice(&((4 + octets.len()) as u16).to_ne_bytes());
+    b.extend_from_slice(&1u16.to_ne_bytes());
+    b.extend_from_slice(&octets);
+    b
+}
+
+/// The preferred source address (`RTA_PREFSRC`) of an `RTM_NEWROUTE` message (the whole
+/// message, header included), as the kernel fills it in its answer to a route query; `None` for
+/// another message or without the attribute.
+#[must_use]
+pub fn parse_route_source(message: &[u8]) -> Option<IpAddr> {
+    const RTM_NEWROUTE: u16 = 24;
+    const RTA_PREFSRC: u16 = 7;
+    let (ty, p) = netlink_records(message, 16).next()?;
+    if ty != RTM_NEWROUTE {
+        return None;
+    }
+    let family = *p.first()?;
+    netlink_records(p.get(12..)?, 4)
+        .find_map(|(ty, v)| match (ty, family, v.len()) {
+            (RTA_PREFSRC, 2, 4) => Some(IpAddr::V4(Ipv4Addr::new(v[0], v[1], v[2], v[3]))),
+            (RTA_PREFSRC, 10, 16) => {
+                let b: [u8; 16] = v.try_into().ok()?;
+                Some(IpAddr::V6(Ipv6Addr::from(b)))
+            }
+            _ => None,
+        })
+        .filter(|a| !a.is_unspecified())
+}
+
 /// One link of an `RTM_NEWLINK` message: (index, name, flags, hardware address, MTU).
 type Link<'a> = (i32, Option<String>, u32, Option<&'a [u8]>, Option<u32>);
 
@@ -398,6 +441,52 @@ pub fn parse_netlink_interfaces(messages: &[u8]) -> Vec<NetworkInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_messages() {
+        let v4 = route_get_request(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
+        assert_eq!(v4.len(), 20);
+        assert_eq!((v4[0], v4[1]), (2, 32));
+        assert_eq!(&v4[12..14], &8u16.to_ne_bytes());
+        assert_eq!(&v4[14..16], &1u16.to_ne_bytes());
+        assert_eq!(&v4[16..], &[8, 8, 8, 8]);
+        let v6 = route_get_request(IpAddr::V6(PROBE_V6));
+        assert_eq!((v6.len(), v6[0], v6[1]), (32, 10, 128));
+
+        // An RTM_NEWROUTE answer: header, rtmsg, RTA_TABLE, RTA_DST, RTA_PREFSRC.
+        let answer = |family: u8, src: &[u8]| {
+            let mut body = vec![0u8; 12];
+            body[0] = family;
+            for (ty, v) in [(15u16, &[254u8, 0, 0, 0][..]), (1, &[8, 8, 8, 8]), (7, src)] {
+                body.extend_from_slice(&((4 + v.len()) as u16).to_ne_bytes());
+                body.extend_from_slice(&ty.to_ne_bytes());
+                body.extend_from_slice(v);
+                body.resize((body.len() + 3) & !3, 0);
+            }
+            let mut m = Vec::new();
+            m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+            m.extend_from_slice(&24u16.to_ne_bytes());
+            m.extend_from_slice(&[0; 10]);
+            m.extend_from_slice(&body);
+            m
+        };
+        assert_eq!(
+            parse_route_source(&answer(2, &[192, 0, 2, 2])),
+            Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)))
+        );
+        let six = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+        assert_eq!(
+            parse_route_source(&answer(10, &six.octets())),
+            Some(IpAddr::V6(six))
+        );
+        // Wrong length for the family, unspecified, other message type, junk: nothing.
+        assert_eq!(parse_route_source(&answer(10, &[192, 0, 2, 2])), None);
+        assert_eq!(parse_route_source(&answer(2, &[0, 0, 0, 0])), None);
+        let mut other = answer(2, &[192, 0, 2, 2]);
+        other[4] = 16;
+        assert_eq!(parse_route_source(&other), None);
+        assert_eq!(parse_route_source(&[1, 2, 3]), None);
+    }
 
     #[test]
     fn masks() {

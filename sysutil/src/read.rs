@@ -10,11 +10,21 @@ use std::path::Path;
 
 /// At most `limit` bytes from the start of `path` (the whole file with `usize::MAX`).
 pub(crate) fn bytes(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    read_all(File::open(path)?, limit)
+    read_all(File::open(path)?, limit, false)
 }
 
-/// At most `limit` bytes from an open file, in one buffer without a size probe.
-fn read_all(mut f: File, limit: usize) -> io::Result<Vec<u8>> {
+/// Like [`bytes`], for a file the kernel hands out in one piece: a sysfs attribute, a procfs file
+/// formatted whole (`meminfo`, `status`, `stat`, `filesystems`: `single_open`), a regular file. A
+/// read shorter than asked is its end, which spares the final read that returns nothing. (Not
+/// for multi-record `seq_file`s such as `/proc/self/mounts`, which can return less before
+/// their end.)
+pub(crate) fn one_piece(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    read_all(File::open(path)?, limit, true)
+}
+
+/// At most `limit` bytes from an open file, in one buffer without a size probe; with
+/// `short_is_end`, a short read ends it (see [`one_piece`]).
+fn read_all(mut f: File, limit: usize, short_is_end: bool) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; limit.min(16 * 1024)];
     let mut len = 0;
     loop {
@@ -26,7 +36,13 @@ fn read_all(mut f: File, limit: usize) -> io::Result<Vec<u8>> {
         }
         match f.read(&mut buf[len..]) {
             Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => {
+                let asked = buf.len() - len;
+                len += n;
+                if short_is_end && n < asked {
+                    break;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -114,7 +130,8 @@ impl Dir {
         }
     }
 
-    /// At most `limit` bytes of the file `name` in this directory.
+    /// At most `limit` bytes of the file `name` in this directory, which the kernel hands out in
+    /// one piece (see [`one_piece`]).
     #[cfg(unix)]
     #[allow(unsafe_code)]
     pub(crate) fn bytes(&self, name: &str, limit: usize) -> io::Result<Vec<u8>> {
@@ -134,13 +151,13 @@ impl Dir {
         }
         // SAFETY: fd is a descriptor we just opened and own; File closes it.
         let f = unsafe { File::from_raw_fd(fd) };
-        read_all(f, limit)
+        read_all(f, limit, true)
     }
 
     /// At most `limit` bytes of the file `name` in this directory.
     #[cfg(not(unix))]
     pub(crate) fn bytes(&self, name: &str, limit: usize) -> io::Result<Vec<u8>> {
-        bytes(&self.path.join(name), limit)
+        one_piece(&self.path.join(name), limit)
     }
 }
 

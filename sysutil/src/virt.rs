@@ -504,7 +504,7 @@ pub fn sysinfo_field(text: &str, key: &str) -> Option<String> {
 
 /// First line of a file, or first NUL-terminated string (device tree), `None` if unreadable.
 fn first_line(path: &Path) -> Option<String> {
-    crate::read::bytes(path, usize::MAX)
+    crate::read::one_piece(path, 64 * 1024)
         .ok()
         .map(|b| line_of(&b))
 }
@@ -699,8 +699,9 @@ pub fn read_container_signals(root: &Path, pid1: bool) -> ContainerSignals {
     if settled(&s) {
         return s;
     }
-    s.tracer_comm = crate::read::text(&proc.join("self/status"))
+    s.tracer_comm = crate::read::one_piece(&proc.join("self/status"), usize::MAX)
         .ok()
+        .map(crate::read::into_text)
         .and_then(|t| tracer_pid(&t))
         .and_then(|p| first_line(&proc.join(p.to_string()).join("comm")));
     s.host_container_manager = first_line(&root.join("run/host/container-manager"));

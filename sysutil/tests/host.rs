@@ -113,6 +113,8 @@ fn primary_ip_matches_route_get() {
         return;
     };
     let ours = sysutil::primary_ip();
+    // facts() asks the route on its netlink socket instead of a UDP socket: the same answer.
+    assert_eq!(sysutil::facts().primary_ip, ours);
     if !ok {
         eprintln!("no IPv4 route to the internet here; primary_ip = {ours:?}");
         return;

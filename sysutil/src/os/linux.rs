@@ -21,9 +21,17 @@ fn read(root: &Path, rel: &str) -> Result<String> {
     crate::read::text(&p).map_err(|e| Error::read(p, e))
 }
 
+/// [`read`] for a procfs file formatted whole (`single_open`: `meminfo`, `stat`, `filesystems`).
+fn read_one_piece(root: &Path, rel: &str) -> Result<String> {
+    let p = root.join(rel);
+    crate::read::one_piece(&p, usize::MAX)
+        .map(crate::read::into_text)
+        .map_err(|e| Error::read(p, e))
+}
+
 /// A small sysfs file as text, `None` when unreadable.
 fn read_small(path: &Path) -> Option<String> {
-    crate::read::bytes(path, 4096)
+    crate::read::one_piece(path, 4096)
         .ok()
         .map(crate::read::into_text)
 }
@@ -32,10 +40,25 @@ pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
     network_info_at(Path::new(ROOT))
 }
 
+/// The interfaces and, from the same netlink socket, the source address of the route to the
+/// probe destinations ([`net::PROBE_V4`], then [`net::PROBE_V6`]): `None` when netlink is
+/// refused, `Some(None)` when neither has a route.
+pub(crate) fn network_and_route_source() -> (Result<Vec<NetworkInfo>>, Option<Option<IpAddr>>) {
+    let probes = [net::PROBE_V4.into(), net::PROBE_V6.into()];
+    match unix::rtnetlink_dumps_and_source(&probes) {
+        Ok((msgs, source)) => (network_from(Path::new(ROOT), Ok(msgs)), Some(source)),
+        Err(e) => (network_from(Path::new(ROOT), Err(e)), None),
+    }
+}
+
 fn network_info_at(root: &Path) -> Result<Vec<NetworkInfo>> {
+    network_from(root, unix::rtnetlink_dumps())
+}
+
+fn network_from(root: &Path, dumps: std::io::Result<Vec<u8>>) -> Result<Vec<NetworkInfo>> {
     // The two netlink dumps `getifaddrs` makes, read directly: they also carry the MTUs. Where
     // netlink is refused, `getifaddrs` and `SIOCGIFMTU` (the same facts, more calls).
-    let (mut list, mtus) = match unix::rtnetlink_dumps() {
+    let (mut list, mtus) = match dumps {
         Ok(msgs) => {
             let list = net::parse_netlink_interfaces(&msgs);
             let mtus = list.iter().map(|i| i.mtu).collect();
@@ -86,7 +109,7 @@ fn disk_info_at(root: &Path) -> Result<Vec<DiskPartition>> {
     let unknown =
         disk::mount_fields(&mounts).any(|[_, _, t, _]| disk::known_physical_fstype(t).is_none());
     let fstypes = if unknown {
-        disk::parse_filesystems(&read(root, "proc/filesystems")?)
+        disk::parse_filesystems(&read_one_piece(root, "proc/filesystems")?)
     } else {
         HashSet::new()
     };
@@ -224,7 +247,7 @@ fn physical_from_sysfs(root: &Path, logical: usize) -> Option<usize> {
 
 pub(crate) fn memory_info() -> Result<MemoryInfo> {
     let root = Path::new(ROOT);
-    mem::parse_meminfo(&read(root, "proc/meminfo")?).ok_or_else(|| Error::Missing {
+    mem::parse_meminfo(&read_one_piece(root, "proc/meminfo")?).ok_or_else(|| Error::Missing {
         path: root.join("proc/meminfo"),
         field: "MemTotal",
     })
@@ -239,7 +262,7 @@ pub(crate) fn boot_time() -> Result<u64> {
         return Ok(t);
     }
     let root = Path::new(ROOT);
-    mem::parse_btime(&read(root, "proc/stat")?).ok_or_else(|| Error::Missing {
+    mem::parse_btime(&read_one_piece(root, "proc/stat")?).ok_or_else(|| Error::Missing {
         path: root.join("proc/stat"),
         field: "btime",
     })
@@ -410,6 +433,28 @@ processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
         );
         let parts = disk_info_at(root).expect("disks");
         assert_eq!(parts.len(), 1);
+    }
+
+    #[test]
+    fn route_query_agrees_with_udp_connect() {
+        let probes = [net::PROBE_V4.into(), net::PROBE_V6.into()];
+        let (msgs, source) = unix::rtnetlink_dumps_and_source(&probes).expect("netlink");
+        let names = |m: &[u8]| {
+            net::parse_netlink_interfaces(m)
+                .into_iter()
+                .map(|i| (i.name, i.addresses))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&msgs),
+            names(&unix::rtnetlink_dumps().expect("netlink"))
+        );
+        let udp = net::source_address_for(probes[0]).or_else(|| net::source_address_for(probes[1]));
+        assert_eq!(source, udp);
+        // Loopback always has a route, with itself as the source.
+        let (_, lo) = unix::rtnetlink_dumps_and_source(&[std::net::Ipv4Addr::LOCALHOST.into()])
+            .expect("netlink");
+        assert_eq!(lo, Some(std::net::Ipv4Addr::LOCALHOST.into()));
     }
 
     #[test]

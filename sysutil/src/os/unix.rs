@@ -120,42 +120,81 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
 /// buffer (the kernel sizes a dump's chunks after the reader's buffer, at most 32 KiB).
 #[cfg(target_os = "linux")]
 pub(crate) fn rtnetlink_dumps() -> io::Result<Vec<u8>> {
-    struct Fd(libc::c_int);
-    impl Drop for Fd {
-        fn drop(&mut self) {
-            // SAFETY: the descriptor was opened by us and is closed once.
-            unsafe { libc::close(self.0) };
-        }
-    }
-    // SAFETY: plain socket creation; closed by Fd.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let fd = Fd(fd);
+    let mut nl = RtNetlink::open()?;
     let mut out = Vec::with_capacity(16 * 1024);
-    let mut buf = vec![0u8; 32 * 1024];
-    for (seq, ty) in [(1u32, libc::RTM_GETLINK), (2, libc::RTM_GETADDR)] {
-        // nlmsghdr + rtgenmsg (family AF_UNSPEC), padded to 20 bytes as glibc sends it.
-        let mut req = [0u8; 20];
-        req[..4].copy_from_slice(&20u32.to_ne_bytes());
-        req[4..6].copy_from_slice(&ty.to_ne_bytes());
-        let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
-        req[6..8].copy_from_slice(&flags.to_ne_bytes());
-        req[8..12].copy_from_slice(&seq.to_ne_bytes());
+    nl.dump(libc::RTM_GETLINK, &mut out)?;
+    nl.dump(libc::RTM_GETADDR, &mut out)?;
+    Ok(out)
+}
+
+/// [`rtnetlink_dumps`], then on the same socket the source address the kernel picks for each
+/// destination of `probes` in turn (an `RTM_GETROUTE` query, as `ip route get`: the route
+/// lookup a UDP `connect` makes, without a socket of its own); the first one found.
+#[cfg(target_os = "linux")]
+pub(crate) fn rtnetlink_dumps_and_source(
+    probes: &[std::net::IpAddr],
+) -> io::Result<(Vec<u8>, Option<std::net::IpAddr>)> {
+    let mut nl = RtNetlink::open()?;
+    let mut out = Vec::with_capacity(16 * 1024);
+    nl.dump(libc::RTM_GETLINK, &mut out)?;
+    nl.dump(libc::RTM_GETADDR, &mut out)?;
+    let source = probes
+        .iter()
+        .find_map(|&p| nl.route_source(p).ok().flatten());
+    Ok((out, source))
+}
+
+/// A `NETLINK_ROUTE` socket with its receive buffer and the sequence number of the last request.
+#[cfg(target_os = "linux")]
+struct RtNetlink {
+    fd: std::os::fd::OwnedFd,
+    buf: Vec<u8>,
+    seq: u32,
+}
+
+#[cfg(target_os = "linux")]
+impl RtNetlink {
+    #[allow(unsafe_code)]
+    fn open() -> io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket creation.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            // SAFETY: fd was just opened and is owned here only.
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+            buf: vec![0u8; 32 * 1024],
+            seq: 0,
+        })
+    }
+
+    /// Sends one request (`body` after a netlink header of type `ty` with `flags`).
+    #[allow(unsafe_code)]
+    fn send(&mut self, ty: u16, flags: u16, body: &[u8]) -> io::Result<u32> {
+        use std::os::fd::AsRawFd;
+        self.seq += 1;
+        let mut req = Vec::with_capacity(16 + body.len());
+        req.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        req.extend_from_slice(&ty.to_ne_bytes());
+        req.extend_from_slice(&(flags | libc::NLM_F_REQUEST as u16).to_ne_bytes());
+        req.extend_from_slice(&self.seq.to_ne_bytes());
+        req.extend_from_slice(&0u32.to_ne_bytes());
+        req.extend_from_slice(body);
         // SAFETY: an all-zero sockaddr_nl is valid; the kernel is port 0.
         let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
         // SAFETY: req and kernel are valid for the lengths given.
         let sent = unsafe {
             libc::sendto(
-                fd.0,
+                self.fd.as_raw_fd(),
                 req.as_ptr().cast(),
                 req.len(),
                 0,
@@ -166,42 +205,113 @@ pub(crate) fn rtnetlink_dumps() -> io::Result<Vec<u8>> {
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
-        'dump: loop {
+        Ok(self.seq)
+    }
+
+    /// Receives once; the length read.
+    #[allow(unsafe_code)]
+    fn recv(&mut self) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        loop {
             // SAFETY: buf is writable for its length.
-            let n = unsafe { libc::recv(fd.0, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    0,
+                )
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
-            }
-            let mut chunk = &buf[..n as usize];
-            while chunk.len() >= 16 {
-                let len = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
-                let mtype = u16::from_ne_bytes([chunk[4], chunk[5]]);
-                let mseq = u32::from_ne_bytes([chunk[8], chunk[9], chunk[10], chunk[11]]);
-                if len < 16 || len > chunk.len() {
-                    return Err(io::ErrorKind::InvalidData.into());
-                }
-                if mseq == seq {
-                    match i32::from(mtype) {
-                        libc::NLMSG_DONE => break 'dump,
-                        libc::NLMSG_ERROR => return Err(io::ErrorKind::InvalidData.into()),
-                        _ => out.extend_from_slice(&chunk[..len]),
-                    }
-                }
-                let next = (len + 3) & !3;
-                // Keep the 4-byte alignment of messages in `out`.
-                out.resize((out.len() + 3) & !3, 0);
-                chunk = chunk.get(next..).unwrap_or(&[]);
-            }
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }
     }
-    Ok(out)
+
+    /// Calls `f(type, message)` for each message of the answer to request `seq` in the buffer's
+    /// first `n` bytes. `Ok(true)` once the answer is over (`NLMSG_DONE`, or any message when
+    /// `single`); an `NLMSG_ERROR` is returned as the error it carries.
+    fn each(
+        &self,
+        n: usize,
+        seq: u32,
+        single: bool,
+        mut f: impl FnMut(u16, &[u8]),
+    ) -> io::Result<bool> {
+        let mut chunk = &self.buf[..n];
+        let mut done = false;
+        while chunk.len() >= 16 {
+            let len = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
+            let mtype = u16::from_ne_bytes([chunk[4], chunk[5]]);
+            let mseq = u32::from_ne_bytes([chunk[8], chunk[9], chunk[10], chunk[11]]);
+            if len < 16 || len > chunk.len() {
+                return Err(io::ErrorKind::InvalidData.into());
+            }
+            if mseq == seq {
+                match i32::from(mtype) {
+                    libc::NLMSG_DONE => return Ok(true),
+                    libc::NLMSG_ERROR => {
+                        let code = chunk
+                            .get(16..20)
+                            .map_or(0, |c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
+                        return Err(if code < 0 {
+                            io::Error::from_raw_os_error(-code)
+                        } else {
+                            io::ErrorKind::InvalidData.into()
+                        });
+                    }
+                    _ => {
+                        f(mtype, &chunk[..len]);
+                        done |= single;
+                    }
+                }
+            }
+            chunk = chunk.get((len + 3) & !3..).unwrap_or(&[]);
+        }
+        Ok(done)
+    }
+
+    /// One whole dump of `ty` (family `AF_UNSPEC`), its messages appended to `out`, each at a
+    /// 4-byte aligned offset.
+    fn dump(&mut self, ty: u16, out: &mut Vec<u8>) -> io::Result<()> {
+        // rtgenmsg (family AF_UNSPEC), padded to 4 bytes as glibc sends it.
+        let seq = self.send(ty, libc::NLM_F_DUMP as u16, &[0; 4])?;
+        loop {
+            let n = self.recv()?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let done = self.each(n, seq, false, |_, m| {
+                out.extend_from_slice(m);
+                out.resize((out.len() + 3) & !3, 0);
+            })?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The source address of the route to `dest`: `RTA_PREFSRC` of the `RTM_GETROUTE` answer.
+    /// `Ok(None)` when the answer names none.
+    fn route_source(&mut self, dest: std::net::IpAddr) -> io::Result<Option<std::net::IpAddr>> {
+        let seq = self.send(libc::RTM_GETROUTE, 0, &crate::net::route_get_request(dest))?;
+        let mut source = None;
+        loop {
+            let n = self.recv()?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if self.each(n, seq, true, |_, m| {
+                source = crate::net::parse_route_source(m);
+            })? {
+                return Ok(source);
+            }
+        }
+    }
 }
 
 /// MTU of each named interface (`SIOCGIFMTU` on one socket; `None` where it fails).
