@@ -4,7 +4,10 @@
 //!
 //! Each row times one way of getting a fact from nothing (no state carried between iterations)
 //! and prints the mean and the median (the machine is shared: the median shows what a quiet
-//! machine would see) and the ratio peer/sysutil of each. `--json` prints
+//! machine would see) and the ratio peer/sysutil of each. `shared facts` is the set the peers
+//! give too (interfaces, disks, CPU, memory, host name, boot time: `facts()` without the primary
+//! IP and virtualization), the like-for-like comparison of the whole; `facts vs +virt` adds
+//! `systemd-detect-virt` to sysinfo, the cheapest way to every part of `facts()`. `--json` prints
 //! `{"sysutil": {"cpu": mean µs, ...}, "sysinfo": {...}, "median": {...}}` for
 //! `benches/sysutil_psutil.py`.
 
@@ -99,6 +102,24 @@ fn sysinfo_new_all() {
     let _ = black_box(System::host_name());
 }
 
+/// The facts the peers give too (everything but the primary IP, the CPU identity beyond brand
+/// and vendor, and virtualization): what `sysinfo_targeted_all` and psutil's `facts` time.
+fn sysutil_peer_subset() {
+    let _ = black_box(sysutil::network_info());
+    let _ = black_box(sysutil::disk_info());
+    let _ = black_box(sysutil::cpu_info());
+    let _ = black_box(sysutil::memory_info());
+    let _ = black_box(sysutil::hostname());
+    let _ = black_box(sysutil::boot_time());
+}
+
+/// sysinfo's parts and `systemd-detect-virt` for the virtualization part: the cheapest way to
+/// all of `facts()` with these peers (still without family/model/stepping and the primary IP).
+fn sysinfo_targeted_and_detect_virt() {
+    sysinfo_targeted_all();
+    detect_virt();
+}
+
 fn detect_virt() {
     let _ = std::process::Command::new("systemd-detect-virt").output();
 }
@@ -162,12 +183,30 @@ fn main() {
             }),
         ),
         (
+            "shared facts",
+            time(iters, sysutil_peer_subset),
+            Some((
+                "sysinfo targeted, all parts",
+                time(iters, sysinfo_targeted_all),
+            )),
+        ),
+        (
             "facts",
             time(iters, sysutil::facts),
             Some((
                 "sysinfo targeted, all parts",
                 time(iters, sysinfo_targeted_all),
             )),
+        ),
+        (
+            "facts vs +virt",
+            time(iters, sysutil::facts),
+            has_detect_virt.then(|| {
+                (
+                    "sysinfo targeted+detect-virt",
+                    time(iters.min(50), sysinfo_targeted_and_detect_virt),
+                )
+            }),
         ),
         (
             "facts vs new_all",

@@ -122,8 +122,8 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
 pub(crate) fn rtnetlink_dumps() -> io::Result<Vec<u8>> {
     let mut nl = RtNetlink::open()?;
     let mut out = Vec::with_capacity(16 * 1024);
-    nl.dump(libc::RTM_GETLINK, &mut out)?;
-    nl.dump(libc::RTM_GETADDR, &mut out)?;
+    nl.dump(libc::RTM_GETLINK, &link_dump_request(), &mut out)?;
+    nl.dump(libc::RTM_GETADDR, &[0; 4], &mut out)?;
     Ok(out)
 }
 
@@ -136,12 +136,26 @@ pub(crate) fn rtnetlink_dumps_and_source(
 ) -> io::Result<(Vec<u8>, Option<std::net::IpAddr>)> {
     let mut nl = RtNetlink::open()?;
     let mut out = Vec::with_capacity(16 * 1024);
-    nl.dump(libc::RTM_GETLINK, &mut out)?;
-    nl.dump(libc::RTM_GETADDR, &mut out)?;
+    nl.dump(libc::RTM_GETLINK, &link_dump_request(), &mut out)?;
+    nl.dump(libc::RTM_GETADDR, &[0; 4], &mut out)?;
     let source = probes
         .iter()
         .find_map(|&p| nl.route_source(p).ok().flatten());
     Ok((out, source))
+}
+
+/// The body of the `RTM_GETLINK` dump request: an `ifinfomsg` (family `AF_UNSPEC`) and
+/// `IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`, as `ip link` sends it: the kernel then does not
+/// gather and send each link's counters (kernels before 5.3 ignore the bit and send them).
+#[cfg(target_os = "linux")]
+fn link_dump_request() -> [u8; 24] {
+    const IFLA_EXT_MASK: u16 = 29;
+    const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
+    let mut b = [0u8; 24];
+    b[16..18].copy_from_slice(&8u16.to_ne_bytes());
+    b[18..20].copy_from_slice(&IFLA_EXT_MASK.to_ne_bytes());
+    b[20..24].copy_from_slice(&RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
+    b
 }
 
 /// A `NETLINK_ROUTE` socket with its receive buffer and the sequence number of the last request.
@@ -277,9 +291,8 @@ impl RtNetlink {
 
     /// One whole dump of `ty` (family `AF_UNSPEC`), its messages appended to `out`, each at a
     /// 4-byte aligned offset.
-    fn dump(&mut self, ty: u16, out: &mut Vec<u8>) -> io::Result<()> {
-        // rtgenmsg (family AF_UNSPEC), padded to 4 bytes as glibc sends it.
-        let seq = self.send(ty, libc::NLM_F_DUMP as u16, &[0; 4])?;
+    fn dump(&mut self, ty: u16, body: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        let seq = self.send(ty, libc::NLM_F_DUMP as u16, body)?;
         loop {
             let n = self.recv()?;
             if n == 0 {
