@@ -25,7 +25,9 @@ pub(crate) fn one_piece(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
 /// At most `limit` bytes from an open file, in one buffer without a size probe; with
 /// `short_is_end`, a short read ends it (see [`one_piece`]).
 fn read_all(mut f: File, limit: usize, short_is_end: bool) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; limit.min(16 * 1024)];
+    // Most procfs and sysfs files fit in 4 KiB; longer ones (a container host's mount table)
+    // grow the buffer by doubling, each read still filling what the kernel formatted.
+    let mut buf = vec![0u8; limit.min(4 * 1024)];
     let mut len = 0;
     loop {
         if len == buf.len() {
@@ -83,6 +85,15 @@ pub(crate) fn prefix_until(
     }
     buf.truncate(len);
     Ok(buf)
+}
+
+/// The start of an x86 `/proc/cpuinfo` through its first record's `flags` line (see
+/// [`crate::cpu::first_record_complete`]), with the kernel formatting only that record when the
+/// record is longer than the first read (1 KiB: a current x86 record is 1.1 to 1.8 KiB, most of
+/// it the flags), then reads of 128 bytes, fewer than what follows the flags line (`bugs`,
+/// `bogomips`, `address sizes`...), so that no read runs into the next record.
+pub(crate) fn cpuinfo_first_record(path: &Path) -> io::Result<Vec<u8>> {
+    prefix_until(path, 1024, 128, crate::cpu::first_record_complete)
 }
 
 /// A directory opened once, whose files are then opened relative to it: one path walk (and one

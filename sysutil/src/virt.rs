@@ -631,7 +631,7 @@ fn kernel_release() -> Option<String> {
 /// The start of `/proc/cpuinfo` up to the end of the first record's `flags` line, read so that
 /// the kernel formats only that record (see [`crate::cpu::first_record_complete`]).
 pub(crate) fn read_cpuinfo_start(path: &Path) -> Option<String> {
-    crate::read::prefix_until(path, 512, 128, crate::cpu::first_record_complete)
+    crate::read::cpuinfo_first_record(path)
         .ok()
         .map(crate::read::into_text)
 }

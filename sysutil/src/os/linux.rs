@@ -167,8 +167,7 @@ struct Cpuinfo {
 fn read_cpuinfo(root: &Path) -> Result<Cpuinfo> {
     let path = root.join("proc/cpuinfo");
     if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
-        let text = crate::read::prefix_until(&path, 512, 128, cpu::first_record_complete)
-            .map_err(|e| Error::read(path, e))?;
+        let text = crate::read::cpuinfo_first_record(&path).map_err(|e| Error::read(path, e))?;
         // Only the whole lines of the first record.
         let mut text = crate::read::into_text(text);
         let end = text

@@ -185,7 +185,7 @@ impl RtNetlink {
         Ok(Self {
             // SAFETY: fd was just opened and is owned here only.
             fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
-            buf: vec![0u8; 32 * 1024],
+            buf: Vec::with_capacity(32 * 1024),
             seq: 0,
         })
     }
@@ -222,22 +222,29 @@ impl RtNetlink {
         Ok(self.seq)
     }
 
-    /// Receives once; the length read.
+    /// Receives once into the buffer (its contents are then the message bytes); the length read.
     #[allow(unsafe_code)]
     fn recv(&mut self) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
+        self.buf.clear();
         loop {
-            // SAFETY: buf is writable for its length.
+            // The kernel writes into the spare capacity; nothing reads it before it is written
+            // (no zeroing of 32 KiB on every call).
+            let spare = self.buf.spare_capacity_mut();
+            // SAFETY: the pointer is valid for writes of spare.len() bytes.
             let n = unsafe {
                 libc::recv(
                     self.fd.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
+                    spare.as_mut_ptr().cast(),
+                    spare.len(),
                     0,
                 )
             };
             if n >= 0 {
-                return Ok(n as usize);
+                let n = n as usize;
+                // SAFETY: recv initialised the first n bytes of the spare capacity.
+                unsafe { self.buf.set_len(n) };
+                return Ok(n);
             }
             let e = io::Error::last_os_error();
             if e.kind() != io::ErrorKind::Interrupted {
