@@ -536,6 +536,17 @@ pub fn read_vm_signals(
     cpuid: Option<Option<String>>,
     cpuinfo: Option<&str>,
 ) -> VmSignals {
+    read_vm_signals_with(root, |_| cpuid, cpuinfo)
+}
+
+/// [`read_vm_signals`] with CPUID asked for once `/proc/xen` has been looked at: `cpuid(true)`
+/// under Xen. (The Linux backend then reads leaf 1 with the instruction; elsewhere the
+/// `hypervisor` flag of `cpuinfo` is that bit, one VM exit less.)
+pub(crate) fn read_vm_signals_with(
+    root: &Path,
+    cpuid: impl FnOnce(bool) -> Option<Option<String>>,
+    cpuinfo: Option<&str>,
+) -> VmSignals {
     let mut s = VmSignals::default();
     // The first value naming a hypervisor decides (in DMI_FILES order), so the rest is not read;
     // without a DMI directory (containers, ARM boards) none is.
@@ -558,11 +569,8 @@ pub fn read_vm_signals(
         // The first record holds vendor_id and flags; reading only it spares the kernel from
         // formatting every CPU. With CPUID known the flag is not needed, only `vendor_id` (the
         // second line): a short read has the kernel format just that first record.
-        None => {
-            let (vendor, flag) = read_cpuinfo_start(&root.join("proc/cpuinfo"))
-                .map_or((None, false), |t| cpuinfo_vm_hints(&t));
-            (vendor, flag && cpuid.is_none())
-        }
+        None => read_cpuinfo_start(&root.join("proc/cpuinfo"))
+            .map_or((None, false), |t| cpuinfo_vm_hints(&t)),
     };
     (s.cpuinfo_vendor, s.cpuinfo_hypervisor_flag) = hints;
     s.proc_xen = exists(&root.join("proc/xen"));
@@ -570,7 +578,11 @@ pub fn read_vm_signals(
         s.xen_features = first_line(&root.join("sys/hypervisor/properties/features"));
         s.xen_capabilities = first_line(&root.join("proc/xen/capabilities"));
     }
-    s.cpuid = cpuid;
+    s.cpuid = cpuid(s.proc_xen);
+    if cpuinfo.is_none() && s.cpuid.is_some() {
+        // Read here only as the fallback for a missing CPUID: not a signal then.
+        s.cpuinfo_hypervisor_flag = false;
+    }
     let settled = |s: &VmSignals| detect_vm(s).is_some_and(|v| v != "microsoft" && v != "vm-other");
     if settled(&s) {
         return s;

@@ -267,10 +267,14 @@ pub(crate) fn boot_time() -> Result<u64> {
     })
 }
 
-/// What CPUID says of a hypervisor. The leaf-1 bit is the cpuinfo `hypervisor` flag when the
-/// text has a `flags` line (each CPUID costs a VM exit: microseconds in a nested guest).
-fn cpuid_hint(cpuinfo: Option<&str>) -> Option<Option<String>> {
+/// What CPUID says of a hypervisor. Outside Xen the leaf-1 bit is the cpuinfo `hypervisor` flag
+/// when the text has a `flags` line: the kernel sets that flag from this very bit, and each
+/// CPUID costs a VM exit (microseconds in a nested guest). Under Xen (`xen`: `/proc/xen`
+/// exists) a PV kernel may show the flag while the instruction, which systemd runs, lacks the
+/// bit: the instruction is run.
+fn cpuid_hint(cpuinfo: Option<&str>, xen: bool) -> Option<Option<String>> {
     cpuinfo
+        .filter(|_| !xen)
         .and_then(virt::cpuinfo_hypervisor_flag)
         .map_or_else(crate::cpuid::hypervisor, crate::cpuid::hypervisor_given_bit)
         .map(|h| h.map(str::to_string))
@@ -283,9 +287,9 @@ pub(crate) fn virtualization() -> Virtualization {
 }
 
 fn virtualization_with(root: &Path, cpuinfo: Option<&str>) -> Virtualization {
-    let vm = virt::detect_vm(&virt::read_vm_signals(
+    let vm = virt::detect_vm(&virt::read_vm_signals_with(
         root,
-        cpuid_hint(cpuinfo),
+        |xen| cpuid_hint(cpuinfo, xen),
         Some(cpuinfo.unwrap_or("")),
     ));
     let pid1 = std::process::id() == 1;
@@ -432,6 +436,49 @@ processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
         );
         let parts = disk_info_at(root).expect("disks");
         assert_eq!(parts.len(), 1);
+    }
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    fn hypervisor_flag_stands_for_leaf_1_outside_xen() {
+        let raw = |h: Option<Option<&str>>| h.map(|h| h.map(str::to_string));
+        // Flag clear, no Xen: no CPUID needed, no hypervisor.
+        assert_eq!(cpuid_hint(Some("flags\t\t: fpu lm\n"), false), Some(None));
+        // Under Xen the instruction decides, whatever the flag says.
+        let instruction = raw(crate::cpuid::hypervisor());
+        assert_eq!(cpuid_hint(Some("flags\t\t: fpu lm\n"), true), instruction);
+        assert_eq!(
+            cpuid_hint(Some("flags\t\t: hypervisor\n"), true),
+            instruction
+        );
+        // No flags line (not read, or not x86 text): the instruction.
+        assert_eq!(cpuid_hint(None, false), instruction);
+        assert_eq!(cpuid_hint(Some("Features\t: fp\n"), false), instruction);
+        // On this host the flag and the instruction agree.
+        let text = virt::read_cpuinfo_start(Path::new("/proc/cpuinfo"));
+        assert_eq!(cpuid_hint(text.as_deref(), false), instruction);
+        // read_vm_signals_with tells the CPUID step whether /proc/xen is there.
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join("proc/xen")).expect("mkdir");
+        let mut seen = None;
+        let _ = virt::read_vm_signals_with(
+            dir.path(),
+            |xen| {
+                seen = Some(xen);
+                None
+            },
+            Some(""),
+        );
+        assert_eq!(seen, Some(true));
+        let _ = virt::read_vm_signals_with(
+            &dir.path().join("proc/xen"),
+            |xen| {
+                seen = Some(xen);
+                None
+            },
+            Some(""),
+        );
+        assert_eq!(seen, Some(false));
     }
 
     #[test]
