@@ -42,11 +42,11 @@ pub(crate) fn network_info() -> Result<Vec<NetworkInfo>> {
 
 /// The interfaces and, from the same netlink socket, the source address of the route to the
 /// probe destinations ([`net::PROBE_V4`], then [`net::PROBE_V6`]): `None` when netlink is
-/// refused, `Some(None)` when neither has a route.
+/// refused or the route query fails, `Some(None)` when neither has a route.
 pub(crate) fn network_and_route_source() -> (Result<Vec<NetworkInfo>>, Option<Option<IpAddr>>) {
     let probes = [net::PROBE_V4.into(), net::PROBE_V6.into()];
     match unix::rtnetlink_dumps_and_source(&probes) {
-        Ok((msgs, source)) => (network_from(Path::new(ROOT), Ok(msgs)), Some(source)),
+        Ok((msgs, source)) => (network_from(Path::new(ROOT), Ok(msgs)), source),
         Err(e) => (network_from(Path::new(ROOT), Err(e)), None),
     }
 }
@@ -485,6 +485,7 @@ processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
     fn route_query_agrees_with_udp_connect() {
         let probes = [net::PROBE_V4.into(), net::PROBE_V6.into()];
         let (msgs, source) = unix::rtnetlink_dumps_and_source(&probes).expect("netlink");
+        let source = source.expect("the kernel answers route queries here");
         let names = |m: &[u8]| {
             net::parse_netlink_interfaces(m)
                 .into_iter()
@@ -500,7 +501,25 @@ processor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n\n";
         // Loopback always has a route, with itself as the source.
         let (_, lo) = unix::rtnetlink_dumps_and_source(&[std::net::Ipv4Addr::LOCALHOST.into()])
             .expect("netlink");
-        assert_eq!(lo, Some(std::net::Ipv4Addr::LOCALHOST.into()));
+        assert_eq!(lo, Some(Some(std::net::Ipv4Addr::LOCALHOST.into())));
+        // An answer either way (a source through the default route, or "no route"), never a
+        // failure to ask.
+        let (_, none) =
+            unix::rtnetlink_dumps_and_source(&[std::net::Ipv4Addr::new(240, 0, 0, 1).into()])
+                .expect("netlink");
+        assert!(none.is_some(), "{none:?}");
+        // Which errors are answers ("no route") and which mean the question could not be asked.
+        for e in [
+            libc::ENETUNREACH,
+            libc::EHOSTUNREACH,
+            libc::EACCES,
+            libc::EINVAL,
+        ] {
+            assert!(unix::means_no_route(e), "{e}");
+        }
+        for e in [libc::EPERM, libc::ENOBUFS, libc::EIO, 0] {
+            assert!(!unix::means_no_route(e), "{e}");
+        }
     }
 
     #[test]

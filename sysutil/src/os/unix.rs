@@ -129,19 +129,42 @@ pub(crate) fn rtnetlink_dumps() -> io::Result<Vec<u8>> {
 
 /// [`rtnetlink_dumps`], then on the same socket the source address the kernel picks for each
 /// destination of `probes` in turn (an `RTM_GETROUTE` query, as `ip route get`: the route
-/// lookup a UDP `connect` makes, without a socket of its own); the first one found.
+/// lookup a UDP `connect` makes, without a socket of its own): `Some(Some(first found))`,
+/// `Some(None)` when the kernel answers that none has a route, `None` when a query fails
+/// otherwise (then ask another way).
 #[cfg(target_os = "linux")]
 pub(crate) fn rtnetlink_dumps_and_source(
     probes: &[std::net::IpAddr],
-) -> io::Result<(Vec<u8>, Option<std::net::IpAddr>)> {
+) -> io::Result<(Vec<u8>, Option<Option<std::net::IpAddr>>)> {
     let mut nl = RtNetlink::open()?;
     let mut out = Vec::with_capacity(16 * 1024);
     nl.dump(libc::RTM_GETLINK, &link_dump_request(), &mut out)?;
     nl.dump(libc::RTM_GETADDR, &[0; 4], &mut out)?;
-    let source = probes
-        .iter()
-        .find_map(|&p| nl.route_source(p).ok().flatten());
-    Ok((out, source))
+    for &probe in probes {
+        match nl.route_source(probe) {
+            Ok(Some(ip)) => return Ok((out, Some(Some(ip)))),
+            Ok(None) => {}
+            Err(e) if e.raw_os_error().is_some_and(means_no_route) => {}
+            Err(_) => return Ok((out, None)),
+        }
+    }
+    Ok((out, Some(None)))
+}
+
+/// Whether the error of a route query means "no usable route" rather than a failure to ask:
+/// network or host unreachable, a `prohibit` route (`EACCES`), a `blackhole` route (`EINVAL`),
+/// or the address family not built into the kernel. (The same errors make a UDP `connect` fail.)
+#[cfg(target_os = "linux")]
+pub(crate) fn means_no_route(errno: i32) -> bool {
+    [
+        libc::ENETUNREACH,
+        libc::EHOSTUNREACH,
+        libc::EACCES,
+        libc::EINVAL,
+        libc::EAFNOSUPPORT,
+        libc::EOPNOTSUPP,
+    ]
+    .contains(&errno)
 }
 
 /// The body of the `RTM_GETLINK` dump request: an `ifinfomsg` (family `AF_UNSPEC`) and
