@@ -220,13 +220,7 @@ pub fn hypervisor_excluding_hyperv_root() -> Option<Option<&'static str>> {
 /// hypervisor; `None`: no CPUID on this architecture).
 #[must_use]
 pub fn hypervisor() -> Option<Option<&'static str>> {
-    let leaf1 = raw(1)?;
-    if !hypervisor_present(leaf1.ecx) {
-        return Some(None);
-    }
-    Some(Some(hypervisor_name(&hypervisor_signature(raw(
-        0x4000_0000,
-    )?))))
+    hypervisor_given_bit(hypervisor_present(raw(1)?.ecx))
 }
 
 /// [`hypervisor`] when the leaf-1 "hypervisor present" bit is already known (Linux shows it as the

@@ -117,55 +117,43 @@ pub fn mount_fields(text: &str) -> impl Iterator<Item = [&str; 4]> {
         })
 }
 
-/// File system types that need a block device (no `nodev` in `/proc/filesystems` on any kernel),
-/// plus `zfs`, which psutil counts although it is `nodev`.
-pub const PHYSICAL_FSTYPES: &[&str] = &[
-    "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk",
-    "iso9660", "udf", "jfs", "reiserfs", "f2fs", "hfs", "hfsplus", "squashfs", "erofs", "minix",
-    "nilfs2", "ufs", "ocfs2", "gfs2", "zfs",
-];
+/// Defines [`PHYSICAL_FSTYPES`], [`VIRTUAL_FSTYPES`] and the `match` of
+/// [`known_physical_fstype`] from one list of each.
+macro_rules! fstype_tables {
+    (physical: [$($p:literal),* $(,)?], virtual: [$($v:literal),* $(,)?] $(,)?) => {
+        /// File system types that need a block device (no `nodev` in `/proc/filesystems` on any
+        /// kernel), plus `zfs`, which psutil counts although it is `nodev`.
+        pub const PHYSICAL_FSTYPES: &[&str] = &[$($p),*];
 
-/// `nodev` file system types: virtual, memory-backed and network file systems.
-pub const VIRTUAL_FSTYPES: &[&str] = &[
-    "sysfs",
-    "tmpfs",
-    "proc",
-    "cgroup",
-    "cgroup2",
-    "cpuset",
-    "devtmpfs",
-    "binfmt_misc",
-    "debugfs",
-    "tracefs",
-    "securityfs",
-    "sockfs",
-    "bpf",
-    "pipefs",
-    "ramfs",
-    "hugetlbfs",
-    "devpts",
-    "autofs",
-    "fuse",
-    "fusectl",
-    "overlay",
-    "mqueue",
-    "pstore",
-    "configfs",
-    "efivarfs",
-    "selinuxfs",
-    "nsfs",
-    "rpc_pipefs",
-    "nfsd",
-    "nfs",
-    "nfs4",
-    "cifs",
-    "smb3",
-    "9p",
-    "virtiofs",
-    "aufs",
-    "rootfs",
-    "ceph",
-];
+        /// `nodev` file system types: virtual, memory-backed and network file systems.
+        pub const VIRTUAL_FSTYPES: &[&str] = &[$($v),*];
+
+        /// The tables as a `match` (dispatched on length, then compared), not a scan: this runs
+        /// for every line of the mount table.
+        fn fstype_in_tables(fstype: &str) -> Option<bool> {
+            match fstype {
+                $($p)|* => Some(true),
+                $($v)|* => Some(false),
+                _ => None,
+            }
+        }
+    };
+}
+
+fstype_tables! {
+    physical: [
+        "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "msdos", "exfat", "ntfs", "ntfs3",
+        "fuseblk", "iso9660", "udf", "jfs", "reiserfs", "f2fs", "hfs", "hfsplus", "squashfs",
+        "erofs", "minix", "nilfs2", "ufs", "ocfs2", "gfs2", "zfs",
+    ],
+    virtual: [
+        "sysfs", "tmpfs", "proc", "cgroup", "cgroup2", "cpuset", "devtmpfs", "binfmt_misc",
+        "debugfs", "tracefs", "securityfs", "sockfs", "bpf", "pipefs", "ramfs", "hugetlbfs",
+        "devpts", "autofs", "fuse", "fusectl", "overlay", "mqueue", "pstore", "configfs",
+        "efivarfs", "selinuxfs", "nsfs", "rpc_pipefs", "nfsd", "nfs", "nfs4", "cifs", "smb3", "9p",
+        "virtiofs", "aufs", "rootfs", "ceph",
+    ],
+}
 
 /// Whether psutil's `disk_partitions(all=False)` keeps a file system type, as `/proc/filesystems`
 /// would decide it on any kernel, without reading it: `Some(true)` for [`PHYSICAL_FSTYPES`],
@@ -173,22 +161,7 @@ pub const VIRTUAL_FSTYPES: &[&str] = &[
 /// `/proc/filesystems`), `None` for a type this table does not know.
 #[must_use]
 pub fn known_physical_fstype(fstype: &str) -> Option<bool> {
-    // A `match` (dispatched on length, then compared) rather than scanning the tables: this runs
-    // for every line of the mount table. The test `fstype_table` keeps both in step.
-    match fstype {
-        "ext2" | "ext3" | "ext4" | "xfs" | "btrfs" | "vfat" | "msdos" | "exfat" | "ntfs"
-        | "ntfs3" | "fuseblk" | "iso9660" | "udf" | "jfs" | "reiserfs" | "f2fs" | "hfs"
-        | "hfsplus" | "squashfs" | "erofs" | "minix" | "nilfs2" | "ufs" | "ocfs2" | "gfs2"
-        | "zfs" => Some(true),
-        "sysfs" | "tmpfs" | "proc" | "cgroup" | "cgroup2" | "cpuset" | "devtmpfs"
-        | "binfmt_misc" | "debugfs" | "tracefs" | "securityfs" | "sockfs" | "bpf" | "pipefs"
-        | "ramfs" | "hugetlbfs" | "devpts" | "autofs" | "fuse" | "fusectl" | "overlay"
-        | "mqueue" | "pstore" | "configfs" | "efivarfs" | "selinuxfs" | "nsfs" | "rpc_pipefs"
-        | "nfsd" | "nfs" | "nfs4" | "cifs" | "smb3" | "9p" | "virtiofs" | "aufs" | "rootfs"
-        | "ceph" => Some(false),
-        _ if fstype.starts_with("fuse.") => Some(false),
-        _ => None,
-    }
+    fstype_in_tables(fstype).or_else(|| fstype.starts_with("fuse.").then_some(false))
 }
 
 /// The file system types of `/proc/filesystems` that need a device (lines without `nodev`), plus

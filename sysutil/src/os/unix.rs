@@ -120,11 +120,7 @@ pub(crate) fn interfaces(merge_aliases: bool) -> Result<Vec<NetworkInfo>> {
 /// buffer (the kernel sizes a dump's chunks after the reader's buffer, at most 32 KiB).
 #[cfg(target_os = "linux")]
 pub(crate) fn rtnetlink_dumps() -> io::Result<Vec<u8>> {
-    let mut nl = RtNetlink::open()?;
-    let mut out = Vec::with_capacity(16 * 1024);
-    nl.dump(libc::RTM_GETLINK, &link_dump_request(), &mut out)?;
-    nl.dump(libc::RTM_GETADDR, &[0; 4], &mut out)?;
-    Ok(out)
+    RtNetlink::open()?.interface_dumps()
 }
 
 /// [`rtnetlink_dumps`], then on the same socket the source address the kernel picks for each
@@ -137,9 +133,7 @@ pub(crate) fn rtnetlink_dumps_and_source(
     probes: &[std::net::IpAddr],
 ) -> io::Result<(Vec<u8>, Option<Option<std::net::IpAddr>>)> {
     let mut nl = RtNetlink::open()?;
-    let mut out = Vec::with_capacity(16 * 1024);
-    nl.dump(libc::RTM_GETLINK, &link_dump_request(), &mut out)?;
-    nl.dump(libc::RTM_GETADDR, &[0; 4], &mut out)?;
+    let out = nl.interface_dumps()?;
     for &probe in probes {
         match nl.route_source(probe) {
             Ok(Some(ip)) => return Ok((out, Some(Some(ip)))),
@@ -317,6 +311,14 @@ impl RtNetlink {
             chunk = chunk.get((len + 3) & !3..).unwrap_or(&[]);
         }
         Ok(done)
+    }
+
+    /// The link dump (without counters) then the address dump, messages in one buffer.
+    fn interface_dumps(&mut self) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        self.dump(libc::RTM_GETLINK, &link_dump_request(), &mut out)?;
+        self.dump(libc::RTM_GETADDR, &[0; 4], &mut out)?;
+        Ok(out)
     }
 
     /// One whole dump of `ty` (family `AF_UNSPEC`), its messages appended to `out`, each at a
